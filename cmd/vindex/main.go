@@ -1,0 +1,107 @@
+// Command vindex indexes music catalogs for version identification.
+//
+// Each subcommand lives in a file of its own and registers itself in init;
+// main only dispatches. Flags live only in this package: everything below it
+// takes a validated Config.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+)
+
+// command is one vindex subcommand.
+type command struct {
+	name    string
+	summary string
+	// run parses args (the words after the subcommand's name) and runs it.
+	run func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+// commands is filled by the init functions of this package's files, before
+// main runs, and only read after that.
+var commands = map[string]command{}
+
+func register(c command) {
+	if _, dup := commands[c.name]; dup {
+		panic("vindex: command registered twice: " + c.name)
+	}
+	commands[c.name] = c
+}
+
+// errUsage marks an error that was already explained to the user with usage text.
+var errUsage = errors.New("usage")
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, errUsage) && !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "vindex:", err)
+		}
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		os.Exit(2)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return errUsage
+		}
+		return nil
+	}
+	c, ok := commands[args[0]]
+	if !ok {
+		usage(stderr)
+		return fmt.Errorf("unknown command %q: run 'vindex help' for the list", args[0])
+	}
+	return c.run(ctx, args[1:], stdout, stderr)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "vindex indexes music catalogs for version identification (MOVE / Re-MOVE).")
+	fmt.Fprintln(w, "\nUsage: vindex <command> [flags]; 'vindex <command> --help' explains each.\n\nCommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].summary)
+	}
+}
+
+// newFlagSet returns a flag set for a subcommand whose --help prints the
+// summary, the usage line and the flags.
+func newFlagSet(name, usageLine, help string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("vindex "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: vindex %s %s\n\n%s\n\nFlags:\n", name, usageLine, strings.TrimSpace(help))
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args and refuses positional arguments the command does not take.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return fmt.Errorf("%s: unexpected argument %q (flags go before it, as --name value)", fs.Name(), fs.Arg(0))
+	}
+	return nil
+}

@@ -1,0 +1,26 @@
+package runners
+
+import (
+	"context"
+	"testing"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/passert"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/transforms/stats"
+)
+
+func TestRunPrism(t *testing.T) {
+	p, s := beam.NewPipelineWithRoot()
+	sum := stats.Sum(s, beam.Create(s, 1, 2, 3, 4))
+	passert.Equals(s, sum, 10)
+	if _, err := Run(context.Background(), p, Options{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRunUnknownRunner(t *testing.T) {
+	p, _ := beam.NewPipelineWithRoot()
+	if _, err := Run(context.Background(), p, Options{Runner: "spark"}); err == nil {
+		t.Fatal("Run with runner spark: want an error, got nil")
+	}
+}
