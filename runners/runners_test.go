@@ -6,8 +6,13 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/passert"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/transforms/stats"
 )
+
+func TestMain(m *testing.M) {
+	ptest.MainWithDefault(m, "prism")
+}
 
 func TestRunPrism(t *testing.T) {
 	p, s := beam.NewPipelineWithRoot()

@@ -14,6 +14,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 )
 
 // command is one vindex subcommand.
@@ -39,6 +41,16 @@ func register(c command) {
 var errUsage = errors.New("usage")
 
 func main() {
+	// A Beam worker (Flink EXTERNAL/DOCKER, Dataflow) starts this binary with
+	// --worker and the harness flags: hand it to Beam, which never returns.
+	for _, a := range os.Args[1:] {
+		if a == "--worker" || a == "-worker" || strings.HasPrefix(a, "--worker=") || strings.HasPrefix(a, "-worker=") {
+			flag.Parse()
+			beam.Init()
+			return
+		}
+	}
+	beam.Init()
 	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, errUsage) && !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "vindex:", err)
