@@ -1,0 +1,73 @@
+// Package metrics computes the version-retrieval metrics of Re-MOVE / MOVE
+// (MAP, MR1, MRR, Top-1, Top-10) exactly as the original evaluation code
+// defines them (reference/remove-spec.md §3), without ever building the N×N
+// similarity or ground-truth matrix.
+//
+// # Definitions
+//
+// For a query q with relevant set R(q) (the other songs with q's work_id; q
+// itself is never relevant) and a similarity s:
+//
+//	rank(v) = 1 + #{x ≠ q : s(q,x) > s(q,v)} + #{x ≠ q : s(q,x) = s(q,v), x before v}
+//
+// "Before" is catalog order, which this package defines as ascending song_id
+// (byte order): a distributed catalog has no other stable order, and for the
+// zero-padded ids of the benchmark it is the dataset order. This is what a
+// stable descending sort does; torch.topk does not order ties stably, so the
+// reference may differ from us only when a tie straddles a relevant and an
+// irrelevant item.
+//
+// With r_1 < r_2 < … < r_n the ranks of q's n relevant items:
+//
+//	AP(q)       = Σ_j (j / r_j) / (n + 1e-10)          (the reference's 1e-10)
+//	first(q)    = r_1
+//	MAP         = mean AP over queries with n > 0
+//	MR1         = mean first(q) over queries with n > 0
+//	MRR1        = mean 1/first(q) over queries with n > 0
+//	RefMR, RefMRR = the reference's MR and MRR: the mean over ALL queries,
+//	              a query without versions counting as rank 1 (quirk, labelled)
+//	Top1        = #{q : r_1 = 1}                       (a count, as printed)
+//	Top10       = Σ_q #{j : r_j ≤ 10}                  (a count, as printed)
+//	Top1Rate    = Top1 / #queries with versions
+//	Top10Rate   = Top10 / (10 · #queries with versions) (mean precision@10)
+//
+// Similarities (remove-spec.md §3.1), all computed in float32 as the
+// reference does, as a dot product of prepared vectors plus a per-item bias,
+// which preserves each query's ranking exactly in real arithmetic:
+//
+//	cosine       s = e_q·e_x/‖e_x‖/‖e_q‖ (Re-MOVE, loss 2; the default)
+//	sqeuclidean  s = −(‖e_q‖² + ‖e_x‖² − 2 e_q·e_x + 1e-12)/d (triplet models, MOVE);
+//	             ranked as e_q·e_x − ‖e_x‖²/2, the same order
+//	pearson      s = Pearson correlation with unbiased variances (loss 3);
+//	             ranked as the cosine of the mean-centred vectors, the same order
+//
+// # Invariants
+//
+//   - No N×N matrix: a query block × catalog block tile of scores (at most
+//     BlockQueries × BlockCatalog float32) is the largest temporary; memory
+//     is O(N·d).
+//   - The rank counts are additive over catalog blocks (PartialCounts), so a
+//     distributed runner sums them per query (transforms.Evaluate does so with
+//     a CombinePerKey) and gets bit-identical results to Evaluate.
+//   - Relevant-versus-relevant order is decided once per query from one set of
+//     similarities, so the ranks of a query's relevant items are always a
+//     strictly increasing sequence, whatever kernel computes the tiles.
+//
+// # Deviations from the reference
+//
+//   - Accumulation of AP and the means is in float64 (the reference uses
+//     float32): differences are ~1e-8.
+//   - Ties are broken by catalog order (see above) instead of torch.topk's
+//     unspecified order.
+//   - Songs whose embedding has NaN/Inf values, or that the distance cannot
+//     score (a zero vector under cosine, a constant vector under pearson; the
+//     reference would produce NaN), are rejected with a reason instead of being
+//     scored. Songs without a work_id are queries without versions (the
+//     Da-TACOS "noise" songs). Duplicate song_ids and mixed dimensions are
+//     errors.
+//
+// # Concurrency
+//
+// A Catalog is immutable after NewCatalog and safe for concurrent use;
+// PartialCounts splits its query block over GOMAXPROCS goroutines.
+package metrics

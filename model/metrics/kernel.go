@@ -1,0 +1,59 @@
+package metrics
+
+// dotTile writes dst[i*nx+j] = q_i · x_j for the nq rows of q and nx rows of
+// x (row-major, d columns each), in float32.
+func dotTile(dst, q []float32, nq int, x []float32, nx, d int) {
+	if len(dst) < nq*nx || len(q) < nq*d || len(x) < nx*d {
+		panic("metrics: dotTile: short buffers")
+	}
+	if dotTileAsm(dst, q, nq, x, nx, d) {
+		return
+	}
+	dotTileGo(dst, q, nq, x, nx, d)
+}
+
+// dotTileGo is the portable kernel: 4×4 register blocks, accumulation in
+// index order for every dot product.
+func dotTileGo(dst, q []float32, nq int, x []float32, nx, d int) {
+	i := 0
+	for ; i+4 <= nq; i += 4 {
+		q0 := q[i*d : i*d+d]
+		q1 := q[(i+1)*d : (i+1)*d+d]
+		q2 := q[(i+2)*d : (i+2)*d+d]
+		q3 := q[(i+3)*d : (i+3)*d+d]
+		j := 0
+		for ; j+2 <= nx; j += 2 {
+			x0 := x[j*d : j*d+d]
+			x1 := x[(j+1)*d : (j+1)*d+d]
+			var s00, s01, s10, s11, s20, s21, s30, s31 float32
+			for k := range x0 {
+				a, b := x0[k], x1[k]
+				s00 += q0[k] * a
+				s01 += q0[k] * b
+				s10 += q1[k] * a
+				s11 += q1[k] * b
+				s20 += q2[k] * a
+				s21 += q2[k] * b
+				s30 += q3[k] * a
+				s31 += q3[k] * b
+			}
+			dst[i*nx+j], dst[i*nx+j+1] = s00, s01
+			dst[(i+1)*nx+j], dst[(i+1)*nx+j+1] = s10, s11
+			dst[(i+2)*nx+j], dst[(i+2)*nx+j+1] = s20, s21
+			dst[(i+3)*nx+j], dst[(i+3)*nx+j+1] = s30, s31
+		}
+		for ; j < nx; j++ {
+			xj := x[j*d : j*d+d]
+			dst[i*nx+j] = dot(q0, xj)
+			dst[(i+1)*nx+j] = dot(q1, xj)
+			dst[(i+2)*nx+j] = dot(q2, xj)
+			dst[(i+3)*nx+j] = dot(q3, xj)
+		}
+	}
+	for ; i < nq; i++ {
+		qi := q[i*d : i*d+d]
+		for j := 0; j < nx; j++ {
+			dst[i*nx+j] = dot(qi, x[j*d:j*d+d])
+		}
+	}
+}

@@ -1,0 +1,162 @@
+package metrics
+
+import (
+	"runtime"
+	"sort"
+	"sync"
+)
+
+// relevant writes the similarities of query q's relevant items and their
+// catalog indices into s and idx, sorted by descending similarity, then
+// ascending index (catalog order), and returns them.
+func (c *Catalog) relevant(q int, s []float32, idx []int32) ([]float32, []int32) {
+	s, idx = s[:0], idx[:0]
+	w := c.Work[q]
+	if w < 0 {
+		return s, idx
+	}
+	d := c.Dim
+	vq := c.Vecs[q*d : (q+1)*d]
+	for _, x := range c.Members[c.WorkStart[w]:c.WorkStart[w+1]] {
+		if int(x) == q {
+			continue
+		}
+		s = append(s, dot(vq, c.Vecs[int(x)*d:(int(x)+1)*d])+c.Bias[x])
+		idx = append(idx, x)
+	}
+	sort.Sort(relOrder{s, idx})
+	return s, idx
+}
+
+type relOrder struct {
+	s   []float32
+	idx []int32
+}
+
+func (r relOrder) Len() int { return len(r.s) }
+func (r relOrder) Less(i, j int) bool {
+	return r.s[i] > r.s[j] || (r.s[i] == r.s[j] && r.idx[i] < r.idx[j])
+}
+func (r relOrder) Swap(i, j int) {
+	r.s[i], r.s[j] = r.s[j], r.s[i]
+	r.idx[i], r.idx[j] = r.idx[j], r.idx[i]
+}
+
+// PartialCounts adds, for every query q in [qLo, qHi) that has versions, the
+// counts of catalog songs x in [cLo, cHi), x ≠ q and x not relevant to q,
+// that rank above q's relevant items: dst[q-qLo][k] counts the songs that
+// rank above the relevant items at sorted positions k, k+1, … but not k-1.
+// dst[q-qLo] must have NumVersions(q) elements (nil for queries without
+// versions). Counts are additive over catalog ranges; RanksFromCounts turns
+// their sum into ranks. The query range is split over cfg.Workers goroutines.
+func (c *Catalog) PartialCounts(qLo, qHi, cLo, cHi int, cfg Config, dst [][]int64) {
+	if qLo < 0 || qHi > c.Len() || cLo < 0 || cHi > c.Len() || qLo > qHi || cLo > cHi || len(dst) != qHi-qLo {
+		panic("metrics: PartialCounts: bad ranges")
+	}
+	bq, bc := cfg.blocks()
+	workers := cfg.Workers
+	if workers == 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	nb := (qHi - qLo + bq - 1) / bq
+	if workers > nb {
+		workers = nb
+	}
+	next := make(chan int, nb)
+	for b := 0; b < nb; b++ {
+		next <- b
+	}
+	close(next)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var t tileScratch
+			for b := range next {
+				lo := qLo + b*bq
+				hi := min(lo+bq, qHi)
+				for clo := cLo; clo < cHi; clo += bc {
+					c.countTile(lo, hi, clo, min(clo+bc, cHi), dst[lo-qLo:hi-qLo], &t)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+type tileScratch struct {
+	scores []float32
+	qs     []int32 // queries of the block that have versions
+	qvecs  []float32
+	relS   []float32
+	relIdx []int32
+}
+
+// countTile counts one (query block, catalog block) tile.
+func (c *Catalog) countTile(qLo, qHi, cLo, cHi int, dst [][]int64, t *tileScratch) {
+	d := c.Dim
+	t.qs = t.qs[:0]
+	t.qvecs = t.qvecs[:0]
+	for q := qLo; q < qHi; q++ {
+		if c.NumVersions(q) > 0 {
+			t.qs = append(t.qs, int32(q))
+			t.qvecs = append(t.qvecs, c.Vecs[q*d:(q+1)*d]...)
+		}
+	}
+	nq, nc := len(t.qs), cHi-cLo
+	if nq == 0 || nc == 0 {
+		return
+	}
+	if cap(t.scores) < nq*nc {
+		t.scores = make([]float32, nq*nc)
+	}
+	scores := t.scores[:nq*nc]
+	dotTile(scores, t.qvecs, nq, c.Vecs[cLo*d:cHi*d], nc, d)
+	bias := c.Bias[cLo:cHi]
+	work := c.Work[cLo:cHi]
+	for i, q32 := range t.qs {
+		q := int(q32)
+		t.relS, t.relIdx = c.relevant(q, t.relS, t.relIdx)
+		relS, relIdx := t.relS, t.relIdx
+		m := len(relS)
+		minS, minIdx := relS[m-1], int(relIdx[m-1])
+		wq := c.Work[q]
+		h := dst[q-qLo]
+		row := scores[i*nc : (i+1)*nc]
+		for j, s := range row {
+			s += bias[j]
+			if s < minS {
+				continue
+			}
+			x := cLo + j
+			if (s == minS && x > minIdx) || work[j] == wq {
+				continue // below every relevant item, or relevant (or q itself)
+			}
+			// First sorted position that x ranks above.
+			k := sort.Search(m, func(k int) bool {
+				return s > relS[k] || (s == relS[k] && x < int(relIdx[k]))
+			})
+			h[k]++
+		}
+	}
+}
+
+// Ranks writes the ranks of query q's relevant items, ascending, computed
+// from the total counts (the sum of PartialCounts over the whole catalog),
+// into dst (len NumVersions(q)).
+func Ranks(dst []int, counts []int64) {
+	var cum int64
+	for j, h := range counts {
+		cum += h
+		dst[j] = 1 + j + int(cum)
+	}
+}
+
+func dot(a, b []float32) float32 {
+	var s float32
+	for i, v := range a {
+		s += v * b[i]
+	}
+	return s
+}
