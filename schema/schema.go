@@ -1,16 +1,29 @@
 package schema
 
 // Schema versions, recorded in the Parquet key-value metadata of every file
-// vindex writes (key "vindex.schema").
+// vindex writes (key SchemaKey) and in every manifest.
 const (
 	SongSchemaVersion      = "vindex.song/v1"
 	EmbeddingSchemaVersion = "vindex.embedding/v1"
 	RejectSchemaVersion    = "vindex.reject/v1"
 )
 
+// SchemaKey is the Parquet key-value metadata key holding a file's schema version.
+const SchemaKey = "vindex.schema"
+
 // ModelHop is the number of samples per frame (at 44.1 kHz) the MOVE network
 // expects. A Song whose Hop is 0 is at this rate.
 const ModelHop = 4096
+
+// PitchClasses is the number of values in one frame of Song.Crema.
+const PitchClasses = 12
+
+// Reject stages: the Stage of a Reject names the step that refused the song.
+const (
+	StageRead     = "read"     // the row (or file) could not be decoded
+	StageValidate = "validate" // ValidateSong refused the row
+	StageEmbed    = "embed"    // the model refused the song (e.g. too short)
+)
 
 // Song is one feature row of a catalog: a song's cremaPCP features.
 //
@@ -23,15 +36,28 @@ type Song struct {
 	Crema  []float32 `parquet:"crema,list"`
 
 	// Metadata carried through to the outputs.
-	Title        string            `parquet:"title,optional"`
-	Artist       string            `parquet:"artist,optional"`
-	Year         int32             `parquet:"year,optional"`
-	Instrumental string            `parquet:"instrumental,optional"`
-	DurationS    float32           `parquet:"duration_s,optional"`
-	Extra        map[string]string `parquet:"extra,optional"`
+	Title        string  `parquet:"title,optional"`
+	Artist       string  `parquet:"artist,optional"`
+	Year         int32   `parquet:"year,optional"`
+	Instrumental string  `parquet:"instrumental,optional"`
+	DurationS    float32 `parquet:"duration_s,optional"`
+	// Extra carries every other scalar column of the input, by column name
+	// (dotted path for nested structs), as text; see the package doc.
+	Extra map[string]string `parquet:"extra,optional"`
 
 	// File is the file the row was read from; it is not a column.
 	File string `parquet:"-"`
+}
+
+// Frames returns the number of frames T of s's features (len(Crema)/12).
+func (s *Song) Frames() int { return len(s.Crema) / PitchClasses }
+
+// EffectiveHop returns s.Hop, or ModelHop when the hop is absent (0).
+func (s *Song) EffectiveHop() int32 {
+	if s.Hop == 0 {
+		return ModelHop
+	}
+	return s.Hop
 }
 
 // Embedding is one embedding row: a song's embedding, with the ids of the
@@ -50,6 +76,15 @@ type Embedding struct {
 	Instrumental string            `parquet:"instrumental,optional"`
 	DurationS    float32           `parquet:"duration_s,optional"`
 	Extra        map[string]string `parquet:"extra,optional"`
+}
+
+// CarryMetadata copies the song's ids and metadata into e (SongID, WorkID,
+// Title, Artist, Year, Instrumental, DurationS, Extra). The Extra map is
+// shared, not copied.
+func (e *Embedding) CarryMetadata(s *Song) {
+	e.SongID, e.WorkID = s.SongID, s.WorkID
+	e.Title, e.Artist, e.Year = s.Title, s.Artist, s.Year
+	e.Instrumental, e.DurationS, e.Extra = s.Instrumental, s.DurationS, s.Extra
 }
 
 // Reject records a song that a stage refused, and why.

@@ -1,0 +1,350 @@
+package schema
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+)
+
+// ManifestName is the name of the manifest file in an output folder.
+const ManifestName = "_manifest.json"
+
+// ManifestVersion identifies the manifest format.
+const ManifestVersion = "vindex.manifest/v1"
+
+// PartPrefix starts the names of the part files vindex writes into an output
+// folder. A folder holding part files but no manifest is an interrupted
+// write and is refused (ErrIncomplete).
+const PartPrefix = "part-"
+
+// maxManifestBytes bounds a manifest read into memory.
+const maxManifestBytes = 64 << 20
+
+// Manifest lists the files of a complete output folder. It is written last,
+// atomically, after every file it lists is complete; readers trust only the
+// files it lists.
+type Manifest struct {
+	Version string         `json:"version"` // ManifestVersion
+	Schema  string         `json:"schema"`  // schema version of the rows, e.g. EmbeddingSchemaVersion
+	Command string         `json:"command,omitempty"`
+	RunID   string         `json:"run_id,omitempty"`
+	Created string         `json:"created,omitempty"` // RFC 3339
+	Rows    int64          `json:"rows"`              // sum of the files' rows
+	Files   []ManifestFile `json:"files"`
+}
+
+// ManifestFile is one file of a Manifest.
+type ManifestFile struct {
+	Name   string `json:"name"` // base name, in the manifest's folder
+	Rows   int64  `json:"rows"`
+	Bytes  int64  `json:"bytes"`
+	Schema string `json:"schema"`
+}
+
+// Validate checks the manifest's invariants: known version, file names that
+// are plain base names (no folders, no "..") and unique, non-negative counts
+// that sum to Rows.
+func (m *Manifest) Validate() error {
+	if m.Version != ManifestVersion {
+		return fmt.Errorf("%w: version %q, want %q", ErrManifest, m.Version, ManifestVersion)
+	}
+	seen := make(map[string]bool, len(m.Files))
+	var rows int64
+	for i, f := range m.Files {
+		if f.Name == "" || f.Name == "." || f.Name == ".." || strings.ContainsAny(f.Name, "/\\") || f.Name == ManifestName {
+			return fmt.Errorf("%w: file %d has name %q, want a base name", ErrManifest, i, f.Name)
+		}
+		if seen[f.Name] {
+			return fmt.Errorf("%w: file %q listed twice", ErrManifest, f.Name)
+		}
+		seen[f.Name] = true
+		if f.Rows < 0 || f.Bytes < 0 {
+			return fmt.Errorf("%w: file %q has negative counts", ErrManifest, f.Name)
+		}
+		rows += f.Rows
+	}
+	if rows != m.Rows {
+		return fmt.Errorf("%w: files hold %d rows, manifest says %d", ErrManifest, rows, m.Rows)
+	}
+	return nil
+}
+
+// ParseManifest decodes and validates a manifest.
+func ParseManifest(data []byte) (Manifest, error) {
+	var m Manifest
+	if len(data) > maxManifestBytes {
+		return m, fmt.Errorf("%w: %d bytes (max %d)", ErrManifest, len(data), maxManifestBytes)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return Manifest{}, fmt.Errorf("%w: %v", ErrManifest, err)
+	}
+	if err := m.Validate(); err != nil {
+		return Manifest{}, err
+	}
+	return m, nil
+}
+
+// MarshalManifest validates m and encodes it as indented JSON.
+func MarshalManifest(m Manifest) ([]byte, error) {
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// WriteManifest writes m to dir/_manifest.json on the local file system,
+// atomically (a temporary file renamed into place).
+func WriteManifest(dir string, m Manifest) error {
+	b, err := MarshalManifest(m)
+	if err != nil {
+		return fmt.Errorf("schema: %s: %w", dir, err)
+	}
+	tmp := filepath.Join(dir, TempPrefix+ManifestName+"-"+randomHex(8))
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return fmt.Errorf("schema: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, ManifestName)); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("schema: %w", err)
+	}
+	return nil
+}
+
+// ReadManifest reads dir/_manifest.json from the local file system.
+func ReadManifest(dir string) (Manifest, error) {
+	p := filepath.Join(dir, ManifestName)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return Manifest{}, fmt.Errorf("schema: %w", err)
+	}
+	m, err := ParseManifest(b)
+	if err != nil {
+		return Manifest{}, fmt.Errorf("schema: %s: %w", p, err)
+	}
+	return m, nil
+}
+
+// DatasetFS is the file system ListDatasetFS resolves patterns against:
+// the local one (LocalFS) or, in transforms, Beam's filesystem layer.
+type DatasetFS interface {
+	// List returns the paths matching a glob, nil for none.
+	List(glob string) ([]string, error)
+	// ReadFile returns a (small) file's contents; an error wrapping
+	// fs.ErrNotExist when it does not exist.
+	ReadFile(name string) ([]byte, error)
+}
+
+// LocalFS is the local file system as a DatasetFS.
+type LocalFS struct{}
+
+// List implements DatasetFS.
+func (LocalFS) List(glob string) ([]string, error) { return filepath.Glob(glob) }
+
+// ReadFile implements DatasetFS.
+func (LocalFS) ReadFile(name string) ([]byte, error) { return os.ReadFile(name) }
+
+// DatasetFile is one file of a dataset. Rows is the row count the folder's
+// manifest records, or -1 where there is no manifest.
+type DatasetFile struct {
+	Path string
+	Rows int64
+}
+
+// JoinPath joins a folder and a base name with "/", keeping URL schemes
+// (gs://bucket/dir) intact.
+func JoinPath(dir, name string) string {
+	if dir == "" {
+		return name
+	}
+	return strings.TrimSuffix(dir, "/") + "/" + name
+}
+
+func splitPath(p string) (dir, base string) {
+	i := strings.LastIndex(p, "/")
+	if i < 0 {
+		return ".", p
+	}
+	if i == 0 {
+		return "/", p[1:]
+	}
+	return p[:i], p[i+1:]
+}
+
+func hasMeta(p string) bool { return strings.ContainsAny(p, `*?[\`) }
+
+// ListDatasetFS returns the Parquet files a pattern names, sorted:
+//
+//   - a folder: its *.parquet files; where it holds a _manifest.json, exactly
+//     the files the manifest lists (even if others are present);
+//   - a glob: the matching files, except that in a folder with a manifest
+//     only the files it lists are kept; a glob may name folders too;
+//   - a file: that file.
+//
+// Names starting with "." or "_" are never data. A folder with part files
+// (PartPrefix) and no manifest is an interrupted write: ErrIncomplete. A
+// pattern naming nothing is ErrNoFiles.
+func ListDatasetFS(fsys DatasetFS, pattern string) ([]DatasetFile, error) {
+	if pattern == "" {
+		return nil, fmt.Errorf("schema: empty pattern: %w", ErrNoFiles)
+	}
+	manifests := map[string]map[string]int64{} // folder → listed base name → rows; nil for no manifest
+	manifestOf := func(dir string) (map[string]int64, error) {
+		if m, ok := manifests[dir]; ok {
+			return m, nil
+		}
+		b, err := fsys.ReadFile(JoinPath(dir, ManifestName))
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+				manifests[dir] = nil
+				return nil, nil
+			}
+			return nil, fmt.Errorf("schema: reading %s: %w", JoinPath(dir, ManifestName), err)
+		}
+		m, err := ParseManifest(b)
+		if err != nil {
+			return nil, fmt.Errorf("schema: %s: %w", JoinPath(dir, ManifestName), err)
+		}
+		listed := make(map[string]int64, len(m.Files))
+		for _, f := range m.Files {
+			listed[f.Name] = f.Rows
+		}
+		manifests[dir] = listed
+		return listed, nil
+	}
+	var out []DatasetFile
+	seen := map[string]bool{}
+	add := func(p string, rows int64) {
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, DatasetFile{Path: p, Rows: rows})
+		}
+	}
+	// addFolder adds the data files of folder dir.
+	addFolder := func(dir string) error {
+		listed, err := manifestOf(dir)
+		if err != nil {
+			return err
+		}
+		if listed != nil {
+			for name, rows := range listed {
+				add(JoinPath(dir, name), rows)
+			}
+			return nil
+		}
+		files, err := fsys.List(JoinPath(dir, "*"))
+		if err != nil {
+			return fmt.Errorf("schema: listing %s: %w", dir, err)
+		}
+		for _, p := range files {
+			_, base := splitPath(p)
+			if strings.HasPrefix(base, PartPrefix) && strings.HasSuffix(base, ".parquet") {
+				return fmt.Errorf("schema: %s: %w", dir, ErrIncomplete)
+			}
+		}
+		for _, p := range files {
+			_, base := splitPath(p)
+			if isData(base) {
+				add(p, -1)
+			}
+		}
+		return nil
+	}
+
+	var matches []string
+	emptyOK := false
+	if hasMeta(pattern) {
+		var err error
+		if matches, err = fsys.List(pattern); err != nil {
+			return nil, fmt.Errorf("schema: listing %s: %w", pattern, err)
+		}
+	} else {
+		p := strings.TrimSuffix(pattern, "/")
+		if p == "" {
+			p = "/"
+		}
+		// A folder if it has children (or a manifest); otherwise a file.
+		children, err := fsys.List(JoinPath(p, "*"))
+		if err != nil {
+			return nil, fmt.Errorf("schema: listing %s: %w", p, err)
+		}
+		listed, err := manifestOf(p)
+		if err != nil {
+			return nil, err
+		}
+		if len(children) > 0 || listed != nil {
+			emptyOK = listed != nil && len(listed) == 0
+			if err := addFolder(p); err != nil {
+				return nil, err
+			}
+		} else if files, err := fsys.List(p); err != nil {
+			return nil, fmt.Errorf("schema: listing %s: %w", p, err)
+		} else {
+			matches = files
+		}
+	}
+	for _, m := range matches {
+		dir, base := splitPath(m)
+		if !strings.HasSuffix(base, ".parquet") {
+			// Maybe a folder named by a glob.
+			if children, err := fsys.List(JoinPath(m, "*")); err == nil && len(children) > 0 {
+				if err := addFolder(m); err != nil {
+					return nil, err
+				}
+			}
+			continue
+		}
+		if !isData(base) {
+			continue
+		}
+		listed, err := manifestOf(dir)
+		if err != nil {
+			return nil, err
+		}
+		if listed == nil {
+			if strings.HasPrefix(base, PartPrefix) {
+				return nil, fmt.Errorf("schema: %s: %w", dir, ErrIncomplete)
+			}
+			add(m, -1)
+		} else if rows, ok := listed[base]; ok {
+			add(m, rows)
+		}
+	}
+	if len(out) == 0 {
+		if emptyOK {
+			return []DatasetFile{}, nil // a folder whose manifest lists no files
+		}
+		return nil, fmt.Errorf("schema: %s: %w", pattern, ErrNoFiles)
+	}
+	slices.SortFunc(out, func(a, b DatasetFile) int { return strings.Compare(a.Path, b.Path) })
+	return out, nil
+}
+
+func isData(base string) bool {
+	return strings.HasSuffix(base, ".parquet") && !strings.HasPrefix(base, ".") && !strings.HasPrefix(base, "_")
+}
+
+// ListDataset is ListDatasetFS on the local file system, returning paths.
+func ListDataset(pattern string) ([]string, error) {
+	files, err := ListDatasetFS(LocalFS{}, pattern)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(files))
+	for i, f := range files {
+		out[i] = f.Path
+	}
+	return out, nil
+}

@@ -1,0 +1,517 @@
+package schema
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
+)
+
+// RowError is a problem with one row of a file: the row is skipped (and
+// becomes a reject), the rest of the file is read.
+type RowError struct {
+	File   string
+	Row    int64  // 0-based row index in the file
+	SongID string // empty when the row's song_id could not be read
+	Column string // empty when the problem is not one column's
+	Err    error
+}
+
+func (e *RowError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "schema: %s: row %d", e.File, e.Row)
+	if e.SongID != "" {
+		fmt.Fprintf(&b, " (song %q)", e.SongID)
+	}
+	if e.Column != "" {
+		fmt.Fprintf(&b, ": column %s", e.Column)
+	}
+	fmt.Fprintf(&b, ": %v", e.Err)
+	return b.String()
+}
+
+func (e *RowError) Unwrap() error { return e.Err }
+
+// File is an open Parquet file of songs or embeddings. Its methods read one
+// row group at a time, so a reader never holds more than a batch of rows.
+//
+// A File maps the file's columns by name, accepting the variants other
+// writers produce: `crema`/`embedding` as a list of numbers (float, double or
+// integers of any width) or as a list of lists of 12 numbers (what
+// pandas/pyarrow/DuckDB write from a 2-D array); ids and metadata as strings
+// or integers; missing optional columns. Every other scalar column goes into
+// Extra as text; other nested columns are ignored.
+type File struct {
+	name string
+	pf   *parquet.File
+}
+
+// OpenFile reads the footer of the Parquet file r (size bytes) named name
+// (name is only used in errors and in Song.File). It does not read rows.
+func OpenFile(name string, r io.ReaderAt, size int64) (*File, error) {
+	pf, err := parquet.OpenFile(r, size,
+		parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true),
+		parquet.OptimisticRead(true), parquet.ReadBufferSize(1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("schema: %s: %w: %v", name, ErrBadFile, err)
+	}
+	return &File{name: name, pf: pf}, nil
+}
+
+// Name returns the name the file was opened with.
+func (f *File) Name() string { return f.name }
+
+// NumRows returns the number of rows the footer declares.
+func (f *File) NumRows() int64 { return f.pf.NumRows() }
+
+// NumRowGroups returns the number of row groups.
+func (f *File) NumRowGroups() int { return len(f.pf.RowGroups()) }
+
+// RowGroupRows returns the number of rows of row group i.
+func (f *File) RowGroupRows(i int) int64 { return f.pf.RowGroups()[i].NumRows() }
+
+// SchemaVersion returns the vindex schema version recorded in the file's
+// key-value metadata, or "" for files vindex did not write.
+func (f *File) SchemaVersion() string {
+	v, _ := f.pf.Lookup(SchemaKey)
+	return v
+}
+
+// Songs returns the rows of row group rg as Songs. A row that cannot be
+// decoded yields a zero-ID-or-partial Song and a *RowError; the sequence goes
+// on. A failure of the whole row group (missing column, corrupt page) yields
+// an error that is not a *RowError, and ends the sequence.
+//
+// Songs are not validated: call ValidateSong.
+func (f *File) Songs(rg int) iter.Seq2[Song, error] {
+	return func(yield func(Song, error) bool) {
+		f.rows(rg, "crema", func(r *record, rowErr error) bool {
+			s := Song{SongID: r.songID, WorkID: r.workID, Hop: r.hop, Crema: r.vec,
+				Title: r.title, Artist: r.artist, Year: r.year, Instrumental: r.instrumental,
+				DurationS: r.durationS, Extra: r.extra, File: f.name}
+			return yield(s, rowErr)
+		}, func(err error) { yield(Song{File: f.name}, err) })
+	}
+}
+
+// Embeddings returns the rows of row group rg as Embeddings, with the same
+// error conventions as Songs. Embeddings are not validated: call
+// ValidateEmbedding.
+func (f *File) Embeddings(rg int) iter.Seq2[Embedding, error] {
+	return func(yield func(Embedding, error) bool) {
+		f.rows(rg, "embedding", func(r *record, rowErr error) bool {
+			e := Embedding{SongID: r.songID, WorkID: r.workID, Embedding: r.vec, Model: r.model,
+				Reducer: r.reducer, ContentHash: r.contentHash,
+				Title: r.title, Artist: r.artist, Year: r.year, Instrumental: r.instrumental,
+				DurationS: r.durationS, Extra: r.extra}
+			return yield(e, rowErr)
+		}, func(err error) { yield(Embedding{}, err) })
+	}
+}
+
+// record is one decoded row, the union of Song and Embedding fields.
+type record struct {
+	songID, workID, model, reducer, contentHash string
+	title, artist, instrumental                 string
+	hop, year                                   int32
+	durationS                                   float32
+	vec                                         []float32
+	frames                                      []int // values per inner list, for nested vectors
+	extraKeys, extraValues                      []string
+	extra                                       map[string]string
+}
+
+type role int
+
+const (
+	roleIgnore role = iota
+	roleSongID
+	roleWorkID
+	roleHop
+	roleVector
+	roleTitle
+	roleArtist
+	roleYear
+	roleInstrumental
+	roleDuration
+	roleModel
+	roleReducer
+	roleContentHash
+	roleExtraKey
+	roleExtraValue
+	roleExtraScalar
+)
+
+// leaf describes one leaf column of a file and where its values go.
+type leaf struct {
+	name     string // dotted path, for errors and Extra keys
+	role     role
+	maxRep   int
+	maxDef   int
+	outerDef int // definition level at which the outer list has an element
+	elemDef  int // definition level at which the innermost list has an element
+	unsigned bool
+}
+
+// leaves maps the file's leaf columns to roles; vector names the list column
+// (crema or embedding).
+func (f *File) leaves(vector string) ([]leaf, error) {
+	sch := f.pf.Schema()
+	cols := sch.Columns()
+	out := make([]leaf, len(cols))
+	vectorLeaves, idLeaves := 0, 0
+	for i, path := range cols {
+		lc, ok := sch.Lookup(path...)
+		if !ok {
+			return nil, fmt.Errorf("schema: %s: %w: column %s not in schema", f.name, ErrBadFile, strings.Join(path, "."))
+		}
+		l := leaf{name: strings.Join(path, "."), maxRep: lc.MaxRepetitionLevel, maxDef: lc.MaxDefinitionLevel}
+		// Walk the path to find the definition levels of the repeated nodes.
+		node, def, reps := parquet.Node(sch), 0, 0
+		for _, name := range path {
+			var next parquet.Node
+			for _, fld := range node.Fields() {
+				if fld.Name() == name {
+					next = fld
+					break
+				}
+			}
+			if next == nil {
+				return nil, fmt.Errorf("schema: %s: %w: column %s not in schema", f.name, ErrBadFile, l.name)
+			}
+			node = next
+			if node.Optional() || node.Repeated() {
+				def++
+			}
+			if node.Repeated() {
+				reps++
+				if reps == 1 {
+					l.outerDef = def
+				}
+				l.elemDef = def
+			}
+		}
+		if lt := lc.Node.Type().LogicalType(); lt != nil {
+			if it, ok := lt.Value.(*format.IntType); ok && !it.IsSigned {
+				l.unsigned = true
+			}
+		}
+		top := path[0]
+		switch {
+		case top == vector:
+			l.role = roleVector
+			vectorLeaves++
+		case top == "extra" && len(path) == 3 && path[2] == "key" && l.maxRep == 1:
+			l.role = roleExtraKey
+		case top == "extra" && len(path) == 3 && path[2] == "value" && l.maxRep == 1:
+			l.role = roleExtraValue
+		case l.maxRep > 0:
+			l.role = roleIgnore // an unknown list column: not carried
+		case len(path) > 1:
+			l.role = roleExtraScalar
+		default:
+			l.role = map[string]role{
+				"song_id": roleSongID, "work_id": roleWorkID, "hop": roleHop,
+				"title": roleTitle, "artist": roleArtist, "year": roleYear,
+				"instrumental": roleInstrumental, "duration_s": roleDuration,
+				"model": roleModel, "reducer": roleReducer, "content_hash": roleContentHash,
+			}[top]
+			if l.role == roleIgnore {
+				l.role = roleExtraScalar
+			}
+		}
+		if l.role == roleSongID {
+			idLeaves++
+		}
+		out[i] = l
+	}
+	if idLeaves == 0 {
+		return nil, fmt.Errorf("schema: %s: %w song_id", f.name, ErrNoColumn)
+	}
+	switch {
+	case vectorLeaves == 0:
+		return nil, fmt.Errorf("schema: %s: %w %s", f.name, ErrNoColumn, vector)
+	case vectorLeaves > 1:
+		return nil, fmt.Errorf("schema: %s: %w: column %s is a group of %d columns, want a list of numbers", f.name, ErrBadFile, vector, vectorLeaves)
+	}
+	for _, l := range out {
+		if l.role == roleVector && (l.maxRep < 1 || l.maxRep > 2) {
+			return nil, fmt.Errorf("schema: %s: %w: column %s has %d list levels, want 1 (flat) or 2 (frames of %d)", f.name, ErrBadFile, vector, l.maxRep, PitchClasses)
+		}
+	}
+	return out, nil
+}
+
+// rows decodes row group rg, calling row for every row (stopping when it
+// returns false) and fail once for a failure of the whole row group.
+func (f *File) rows(rg int, vector string, row func(*record, error) bool, fail func(error)) {
+	groups := f.pf.RowGroups()
+	if rg < 0 || rg >= len(groups) {
+		fail(fmt.Errorf("schema: %s: %w: row group %d out of range [0, %d)", f.name, ErrBadFile, rg, len(groups)))
+		return
+	}
+	leaves, err := f.leaves(vector)
+	if err != nil {
+		fail(err)
+		return
+	}
+	first := int64(0)
+	for _, g := range groups[:rg] {
+		first += g.NumRows()
+	}
+	rows := groups[rg].Rows()
+	defer rows.Close()
+	buf := make([]parquet.Row, 8)
+	index := first
+	for {
+		n, err := rows.ReadRows(buf)
+		for _, pr := range buf[:n] {
+			var r record
+			col, derr := decodeRow(&r, pr, leaves, vector)
+			var rowErr error
+			if derr != nil {
+				rowErr = &RowError{File: f.name, Row: index, SongID: r.songID, Column: col, Err: derr}
+			}
+			if !row(&r, rowErr) {
+				return
+			}
+			index++
+		}
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			fail(fmt.Errorf("schema: %s: row group %d (rows from %d): %w: %v", f.name, rg, index, ErrBadFile, err))
+			return
+		}
+	}
+}
+
+// decodeRow fills r from the values of one row. On error it returns the name
+// of the column at fault.
+func decodeRow(r *record, pr parquet.Row, leaves []leaf, vector string) (string, error) {
+	var firstErr error
+	firstCol := ""
+	setErr := func(col string, err error) {
+		if firstErr == nil {
+			firstCol, firstErr = col, err
+		}
+	}
+	nested := false
+	for _, v := range pr {
+		c := v.Column()
+		if c < 0 || c >= len(leaves) {
+			continue
+		}
+		l := &leaves[c]
+		if l.role == roleIgnore {
+			continue
+		}
+		if l.role == roleVector {
+			if l.maxRep == 2 {
+				nested = true
+				if v.DefinitionLevel() >= l.outerDef && v.RepetitionLevel() <= 1 {
+					r.frames = append(r.frames, 0)
+				}
+			}
+			if v.IsNull() {
+				if v.DefinitionLevel() >= l.elemDef {
+					setErr(l.name, fmt.Errorf("null value at index %d", len(r.vec)))
+				}
+				continue
+			}
+			x, err := toFloat32(v, l.unsigned)
+			if err != nil {
+				setErr(l.name, err)
+				continue
+			}
+			if len(r.vec) >= MaxFrames*PitchClasses {
+				setErr(l.name, fmt.Errorf("more than %d values", MaxFrames*PitchClasses))
+				continue
+			}
+			r.vec = append(r.vec, x)
+			if nested {
+				r.frames[len(r.frames)-1]++
+			}
+			continue
+		}
+		if v.IsNull() {
+			continue
+		}
+		var err error
+		switch l.role {
+		case roleSongID:
+			r.songID, err = toText(v, l.unsigned, false)
+		case roleWorkID:
+			r.workID, err = toText(v, l.unsigned, false)
+		case roleModel:
+			r.model, err = toText(v, l.unsigned, false)
+		case roleReducer:
+			r.reducer, err = toText(v, l.unsigned, false)
+		case roleContentHash:
+			r.contentHash, err = toText(v, l.unsigned, false)
+		case roleTitle:
+			r.title, err = toText(v, l.unsigned, false)
+		case roleArtist:
+			r.artist, err = toText(v, l.unsigned, false)
+		case roleInstrumental:
+			r.instrumental, err = toText(v, l.unsigned, true)
+		case roleHop:
+			r.hop, err = toInt32(v, l.unsigned)
+		case roleYear:
+			r.year, err = toInt32(v, l.unsigned)
+		case roleDuration:
+			var d float32
+			d, err = toFloat32(v, l.unsigned)
+			r.durationS = d
+		case roleExtraKey:
+			r.extraKeys = append(r.extraKeys, string(v.ByteArray()))
+		case roleExtraValue:
+			var s string
+			s, err = toText(v, l.unsigned, true)
+			r.extraValues = append(r.extraValues, s)
+		case roleExtraScalar:
+			var s string
+			s, err = toText(v, l.unsigned, true)
+			if err == nil {
+				if r.extra == nil {
+					r.extra = map[string]string{}
+				}
+				r.extra[l.name] = s
+			}
+		}
+		if err != nil {
+			setErr(l.name, err)
+		}
+	}
+	if len(r.extraKeys) > 0 {
+		if r.extra == nil {
+			r.extra = make(map[string]string, len(r.extraKeys))
+		}
+		for i, k := range r.extraKeys {
+			val := ""
+			if i < len(r.extraValues) {
+				val = r.extraValues[i]
+			}
+			if _, dup := r.extra[k]; !dup { // a column of the same name wins
+				r.extra[k] = val
+			}
+		}
+		r.extraKeys, r.extraValues = nil, nil
+	}
+	if firstErr == nil && nested {
+		for i, n := range r.frames {
+			if n != PitchClasses {
+				setErr(vector, fmt.Errorf("frame %d has %d values, want %d", i, n, PitchClasses))
+				break
+			}
+		}
+	}
+	r.frames = nil
+	return firstCol, firstErr
+}
+
+func toFloat32(v parquet.Value, unsigned bool) (float32, error) {
+	switch v.Kind() {
+	case parquet.Float:
+		return v.Float(), nil
+	case parquet.Double:
+		return float32(v.Double()), nil
+	case parquet.Int32:
+		if unsigned {
+			return float32(v.Uint32()), nil
+		}
+		return float32(v.Int32()), nil
+	case parquet.Int64:
+		if unsigned {
+			return float32(v.Uint64()), nil
+		}
+		return float32(v.Int64()), nil
+	case parquet.Boolean:
+		if v.Boolean() {
+			return 1, nil
+		}
+		return 0, nil
+	}
+	return 0, fmt.Errorf("value of type %v, want a number", v.Kind())
+}
+
+func toInt32(v parquet.Value, unsigned bool) (int32, error) {
+	var x int64
+	switch v.Kind() {
+	case parquet.Int32:
+		if unsigned {
+			x = int64(v.Uint32())
+		} else {
+			x = int64(v.Int32())
+		}
+	case parquet.Int64:
+		if unsigned {
+			u := v.Uint64()
+			if u > math.MaxInt32 {
+				return 0, fmt.Errorf("value %d out of int32 range", u)
+			}
+			x = int64(u)
+		} else {
+			x = v.Int64()
+		}
+	case parquet.Float, parquet.Double:
+		f := v.Double()
+		if v.Kind() == parquet.Float {
+			f = float64(v.Float())
+		}
+		if f != math.Trunc(f) || math.IsNaN(f) || math.Abs(f) > math.MaxInt32 {
+			return 0, fmt.Errorf("value %v is not an integer", f)
+		}
+		x = int64(f)
+	case parquet.ByteArray:
+		n, err := strconv.ParseInt(strings.TrimSpace(string(v.ByteArray())), 10, 32)
+		if err != nil {
+			return 0, fmt.Errorf("value %q is not an integer", v.ByteArray())
+		}
+		x = n
+	default:
+		return 0, fmt.Errorf("value of type %v, want an integer", v.Kind())
+	}
+	if x < math.MinInt32 || x > math.MaxInt32 {
+		return 0, fmt.Errorf("value %d out of int32 range", x)
+	}
+	return int32(x), nil
+}
+
+// toText converts ids and strings; integers (e.g. numeric work ids) become
+// decimal text. With lenient, floats and booleans are accepted too.
+func toText(v parquet.Value, unsigned, lenient bool) (string, error) {
+	switch v.Kind() {
+	case parquet.ByteArray, parquet.FixedLenByteArray:
+		return string(v.ByteArray()), nil
+	case parquet.Int32:
+		if unsigned {
+			return strconv.FormatUint(uint64(v.Uint32()), 10), nil
+		}
+		return strconv.FormatInt(int64(v.Int32()), 10), nil
+	case parquet.Int64:
+		if unsigned {
+			return strconv.FormatUint(v.Uint64(), 10), nil
+		}
+		return strconv.FormatInt(v.Int64(), 10), nil
+	}
+	if lenient {
+		switch v.Kind() {
+		case parquet.Boolean:
+			return strconv.FormatBool(v.Boolean()), nil
+		case parquet.Float:
+			return strconv.FormatFloat(float64(v.Float()), 'g', -1, 32), nil
+		case parquet.Double:
+			return strconv.FormatFloat(v.Double(), 'g', -1, 64), nil
+		}
+		return v.String(), nil
+	}
+	return "", fmt.Errorf("value of type %v, want a string", v.Kind())
+}

@@ -1,0 +1,96 @@
+package schema
+
+import (
+	"fmt"
+	"os"
+)
+
+// LocalFile is a File opened from the local file system; Close closes it.
+type LocalFile struct {
+	*File
+	f *os.File
+}
+
+// Close closes the underlying file.
+func (l *LocalFile) Close() error { return l.f.Close() }
+
+// OpenLocal opens the local Parquet file path.
+func OpenLocal(path string) (*LocalFile, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("schema: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("schema: %w", err)
+	}
+	pf, err := OpenFile(path, f, st.Size())
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &LocalFile{File: pf, f: f}, nil
+}
+
+// ReadSongsFile reads every song of the local file path, unvalidated. The
+// first undecodable row is an error (naming file, row and column); use
+// File.Songs to skip bad rows instead.
+func ReadSongsFile(path string) ([]Song, error) {
+	f, err := OpenLocal(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []Song
+	for rg := range f.NumRowGroups() {
+		for s, err := range f.Songs(rg) {
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// ReadEmbeddingsFiles reads every embedding of the dataset a pattern names
+// (see ListDataset: manifest-aware) on the local file system into memory,
+// for small sets (queries, reindexing). Each embedding is validated; the
+// first bad row is an error naming file and row. A file whose row count
+// differs from its manifest entry is an error.
+func ReadEmbeddingsFiles(pattern string) ([]Embedding, error) {
+	files, err := ListDatasetFS(LocalFS{}, pattern)
+	if err != nil {
+		return nil, err
+	}
+	var out []Embedding
+	for _, df := range files {
+		f, err := OpenLocal(df.Path)
+		if err != nil {
+			return nil, err
+		}
+		if df.Rows >= 0 && f.NumRows() != df.Rows {
+			f.Close()
+			return nil, fmt.Errorf("schema: %s: %w: %d rows, manifest says %d", df.Path, ErrBadFile, f.NumRows(), df.Rows)
+		}
+		var row int64
+		for rg := range f.NumRowGroups() {
+			for e, err := range f.Embeddings(rg) {
+				if err == nil {
+					if verr := ValidateEmbedding(&e); verr != nil {
+						err = &RowError{File: df.Path, Row: row, SongID: e.SongID, Err: verr}
+					}
+				}
+				if err != nil {
+					f.Close()
+					return nil, err
+				}
+				out = append(out, e)
+				row++
+			}
+		}
+		f.Close()
+	}
+	return out, nil
+}
