@@ -1,0 +1,243 @@
+package model
+
+import (
+	"fmt"
+	"math"
+)
+
+// Net runs the MOVE forward pass for one song at a time. It owns scratch
+// buffers that grow to the longest song seen, so Embed allocates nothing in
+// steady state. A Net is not safe for concurrent use; make one per goroutine
+// with Weights.NewNet (the weights are shared read-only).
+type Net struct {
+	w *Weights
+
+	x          []float32 // input, pitch-major [12][tx]
+	a1, a2, a3 []float32 // conv1 (max-pooled over pitch), conv2, conv3 outputs, [256][T]
+	a4, a5     []float32 // conv4 [256][T], conv5 [c5][T]
+	summary    []float32 // [256]
+	boff       []int     // implicit im2col row offsets (K ≤ 2160)
+	tile       []float32 // micro-tile accumulators [⌈c5/mr⌉·mr][nr]
+	bpack      []float32 // packed B panel [kc][nr]
+}
+
+// NewNet returns a Net embedding with w.
+func (w *Weights) NewNet() *Net {
+	c5 := w.variant.conv5Channels()
+	return &Net{
+		w:       w,
+		summary: make([]float32, channels),
+		boff:    make([]int, k1Len),
+		tile:    make([]float32, (c5+mr-1)/mr*mr*nr),
+		bpack:   make([]float32, kc*nr),
+	}
+}
+
+// Dim returns the embedding size d: the length Embed's dst must have.
+func (n *Net) Dim() int { return n.w.variant.Dim }
+
+// Weights returns the weights n embeds with.
+func (n *Net) Weights() *Weights { return n.w }
+
+// ModelFrames returns the number of frames a song of T frames at hop has at
+// the model rate (hop ModelHop): songs at a hop h dividing ModelHop are
+// decimated by plain slicing [::ModelHop/h], giving ⌈T/(ModelHop/h)⌉ frames
+// (remove-spec.md §2.2). Other hops are an error wrapping ErrHop.
+func ModelFrames(T, hop int) (int, error) {
+	if hop <= 0 || hop > ModelHop || ModelHop%hop != 0 {
+		return 0, fmt.Errorf("%w: %d (must divide %d)", ErrHop, hop, ModelHop)
+	}
+	if T < 0 {
+		return 0, fmt.Errorf("%w: %d frames", ErrInput, T)
+	}
+	f := ModelHop / hop
+	return (T + f - 1) / f, nil
+}
+
+// Embed writes the embedding of one song into dst (len Dim()). crema holds
+// the song's cremaPCP frame-major (12·T values: frame 0's 12 pitch classes,
+// then frame 1's, ...) at hop samples per frame (44.1 kHz); hop must divide
+// ModelHop. Errors wrap ErrHop, ErrInput or ErrTooShort (with the frame
+// count) and leave dst unchanged.
+func (n *Net) Embed(dst, crema []float32, hop int) error {
+	if len(dst) != n.Dim() {
+		return fmt.Errorf("%w: dst has %d values, the model embeds in %d", ErrInput, len(dst), n.Dim())
+	}
+	if len(crema) == 0 || len(crema)%PitchClasses != 0 {
+		return fmt.Errorf("%w: crema has %d values, not a positive multiple of %d", ErrInput, len(crema), PitchClasses)
+	}
+	T := len(crema) / PitchClasses
+	tm, err := ModelFrames(T, hop)
+	if err != nil {
+		return err
+	}
+	tx := tm
+	if tm < MinFrames {
+		if !n.w.padShort {
+			return fmt.Errorf("%w: %d frames at the model rate (%d at hop %d), need %d", ErrTooShort, tm, T, hop, MinFrames)
+		}
+		tx = MinFrames
+	}
+	// Decimate and transpose to pitch-major; zero-pad to tx.
+	f := ModelHop / hop
+	n.x = grow(n.x, PitchClasses*tx)
+	x := n.x
+	for t := 0; t < tm; t++ {
+		fr := crema[t*f*PitchClasses : t*f*PitchClasses+PitchClasses]
+		for p, v := range fr {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("%w: crema[%d][%d] = %v", ErrInput, t*f, p, v)
+			}
+			x[p*tx+t] = v
+		}
+	}
+	for p := 0; p < PitchClasses; p++ {
+		clear(x[p*tx+tm : p*tx+tx])
+	}
+	n.forward(dst, tx)
+	return nil
+}
+
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+// forward runs the network on n.x ([12][tx], tx ≥ MinFrames).
+func (n *Net) forward(dst []float32, tx int) {
+	w := n.w
+	c5 := w.variant.conv5Channels()
+	t1 := tx - k1 + 1
+	t2 := t1 - (kTime - 1)
+	t3 := t2 - (kTime-1)*dil3
+	t4 := t3 - (kTime - 1)
+	t5 := t4 - (kTime-1)*dil5
+	n.a1 = grow(n.a1, channels*t1)
+	n.a2 = grow(n.a2, channels*t2)
+	n.a3 = grow(n.a3, channels*t3)
+	n.a4 = grow(n.a4, channels*t4)
+	n.a5 = grow(n.a5, c5*t5)
+
+	// conv1 + PReLU + max over the 12 pitch positions. The reference's
+	// 23-row input makes position j see pitch rows (j+r) mod 12.
+	for j := 0; j < PitchClasses; j++ {
+		for r := 0; r < PitchClasses; r++ {
+			base := ((j + r) % PitchClasses) * tx
+			for k := 0; k < k1; k++ {
+				n.boff[r*k1+k] = base + k
+			}
+		}
+		mode := maxPReLU
+		if j == 0 {
+			mode = storePReLU
+		}
+		convGEMM(n.a1, t1, w.conv1, channels, k1Len, w.bias[0], w.slopes[0], n.x, n.boff, t1, mode, n.tile, n.bpack)
+	}
+	n.conv(n.a2, t2, w.conv2, channels, w.bias[1], w.slopes[1], n.a1, t1, 1)
+	n.conv(n.a3, t3, w.conv3, channels, w.bias[2], w.slopes[2], n.a2, t2, dil3)
+	n.conv(n.a4, t4, w.conv4, channels, w.bias[3], w.slopes[3], n.a3, t3, 1)
+	n.conv(n.a5, t5, w.conv5, c5, w.bias[4], w.slopes[4], n.a4, t4, dil5)
+
+	n.summarize(t5)
+	n.head(dst)
+}
+
+// conv runs a (1,5) convolution with dilation dil over src [256][tin] into
+// dst [m][tout], then PReLU.
+func (n *Net) conv(dst []float32, tout int, ap []float32, m int, bias []float32, slope float32, src []float32, tin, dil int) {
+	boff := n.boff[:channels*kTime]
+	for ci := 0; ci < channels; ci++ {
+		for q := 0; q < kTime; q++ {
+			boff[ci*kTime+q] = ci*tin + q*dil
+		}
+	}
+	convGEMM(dst, tout, ap, m, channels*kTime, bias, slope, src, boff, tout, storePReLU, n.tile, n.bpack)
+}
+
+// summarize pools conv5's output [c5][t] over time into n.summary
+// (remove-spec.md §1.2, sum_method).
+func (n *Net) summarize(t int) {
+	a := n.a5
+	s := n.summary
+	p := float64(n.w.p)
+	switch n.w.variant.SumMethod {
+	case 0:
+		for c := range s {
+			s[c] = maxOf(a[c*t : (c+1)*t])
+		}
+	case 1:
+		for c := range s {
+			var sum float64
+			for _, v := range a[c*t : (c+1)*t] {
+				sum += float64(v)
+			}
+			s[c] = float32(sum / float64(t))
+		}
+	case 2:
+		for c := range s {
+			row := a[c*t : (c+1)*t]
+			s[c] = attend(row, row, p)
+		}
+	case 3:
+		// values: first half; softmax logits: second half (scale 1).
+		for c := range s {
+			s[c] = attend(a[c*t:(c+1)*t], a[(c+channels)*t:(c+channels+1)*t], 1)
+		}
+	case 4:
+		// attention: first half scaled by p; values: second half.
+		for c := range s {
+			s[c] = attend(a[(c+channels)*t:(c+channels+1)*t], a[c*t:(c+1)*t], p)
+		}
+	}
+}
+
+// attend returns Σ_t val[t]·softmax_t(scale·logit[t]), the softmax
+// max-subtracted as autopool_weights does; sums in float64.
+func attend(val, logit []float32, scale float64) float32 {
+	zmax := math.Inf(-1)
+	for _, v := range logit {
+		zmax = max(zmax, scale*float64(v))
+	}
+	var num, den float64
+	for i, v := range logit {
+		e := math.Exp(scale*float64(v) - zmax)
+		den += e
+		num += e * float64(val[i])
+	}
+	return float32(num / den)
+}
+
+func maxOf(s []float32) float32 {
+	m := s[0]
+	for _, v := range s[1:] {
+		m = max(m, v)
+	}
+	return m
+}
+
+// head applies lin1 and the final activation.
+func (n *Net) head(dst []float32) {
+	w := n.w
+	s := n.summary
+	for i := range dst {
+		row := w.lin1[i*channels : (i+1)*channels : (i+1)*channels]
+		var acc float64
+		for c, v := range row {
+			acc += float64(v) * float64(s[c])
+		}
+		y := float32(acc)
+		switch w.variant.FinalActivation {
+		case 0:
+			y += w.lin1b[i]
+		case 1:
+			y = float32(1 / (1 + math.Exp(-float64(y+w.lin1b[i]))))
+		case 2:
+			y = float32(math.Tanh(float64(y + w.lin1b[i])))
+		case 3:
+			y = (y - w.bnMean[i]) * w.bnScale[i]
+		}
+		dst[i] = y
+	}
+}
