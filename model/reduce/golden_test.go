@@ -1,0 +1,93 @@
+package reduce
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// golden is a golden written by testdata/gen/gen.py: float64 arrays and the
+// sidecar describing them.
+type golden struct {
+	Tolerance map[string]float64 `json:"tolerance"`
+	K         int                `json:"k"`
+	Arrays    []struct {
+		Name   string `json:"name"`
+		Shape  []int  `json:"shape"`
+		Offset int    `json:"offset"`
+	} `json:"arrays"`
+	data []float64
+}
+
+func loadGolden(t testing.TB, name string) *golden {
+	t.Helper()
+	side, err := os.ReadFile(filepath.Join("testdata", name+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g golden
+	if err := json.Unmarshal(side, &g); err != nil {
+		t.Fatalf("%s.json: %v", name, err)
+	}
+	b, err := os.ReadFile(filepath.Join("testdata", name+".bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.data = make([]float64, len(b)/8)
+	for i := range g.data {
+		g.data[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
+	}
+	return &g
+}
+
+// array returns the named array and its shape.
+func (g *golden) array(t testing.TB, name string) ([]float64, []int) {
+	t.Helper()
+	for _, a := range g.Arrays {
+		if a.Name == name {
+			n := 1
+			for _, s := range a.Shape {
+				n *= s
+			}
+			return g.data[a.Offset : a.Offset+n], a.Shape
+		}
+	}
+	t.Fatalf("golden has no array %q", name)
+	return nil, nil
+}
+
+func maxAbsDiff(a, b []float64) float64 {
+	if len(a) != len(b) {
+		return math.Inf(1)
+	}
+	m := 0.0
+	for i := range a {
+		m = max(m, math.Abs(a[i]-b[i]))
+	}
+	return m
+}
+
+func toFloat32(x []float64) []float32 {
+	out := make([]float32, len(x))
+	for i, v := range x {
+		out[i] = float32(v)
+	}
+	return out
+}
+
+// transformAll applies r to every row of the n×d x and returns the n×OutDim
+// result in float64.
+func transformAll(r *Reducer, x []float64, n, d int) []float64 {
+	out := make([]float64, 0, n*r.OutDim())
+	dst := make([]float32, r.OutDim())
+	for i := range n {
+		r.Apply(dst, toFloat32(x[i*d:(i+1)*d]))
+		for _, v := range dst {
+			out = append(out, float64(v))
+		}
+	}
+	return out
+}

@@ -1,0 +1,105 @@
+#!/usr/bin/python3
+"""Generate model/reduce goldens with scikit-learn (verified with 1.2.1, numpy 1.24).
+
+Run from the repository root:  /usr/bin/python3 model/reduce/testdata/gen/gen.py
+
+Each golden is <name>.bin (float64 little-endian arrays, concatenated) and a
+JSON sidecar <name>.json naming each array's shape and offset (in values), the
+tolerances the Go tests use, the generator, the seed and library versions.
+Sign convention: vindex signs each PCA component so that its largest-magnitude
+entry is positive; sklearn's svd_flip signs by U. The script applies vindex's
+convention to sklearn's output (and to the matching transform columns).
+"""
+import json
+import os
+import sys
+
+import numpy as np
+import sklearn
+from sklearn.decomposition import PCA, FastICA
+from sklearn.random_projection import johnson_lindenstrauss_min_dim
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+
+
+def write(name, arrays, meta):
+    offset = 0
+    entries = []
+    with open(os.path.join(OUT, name + ".bin"), "wb") as f:
+        for key, a in arrays:
+            a = np.ascontiguousarray(a, dtype="<f8")
+            f.write(a.tobytes())
+            entries.append({"name": key, "shape": list(a.shape), "offset": offset})
+            offset += a.size
+    meta = dict(meta)
+    meta.update({
+        "generator": "model/reduce/testdata/gen/gen.py",
+        "sklearn": sklearn.__version__,
+        "numpy": np.__version__,
+        "python": sys.version.split()[0],
+        "arrays": entries,
+    })
+    with open(os.path.join(OUT, name + ".json"), "w") as f:
+        json.dump(meta, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
+def flip(components):
+    idx = np.argmax(np.abs(components), axis=1)
+    return np.sign(components[np.arange(components.shape[0]), idx])
+
+
+def pca_golden():
+    seed = 20240501
+    rng = np.random.default_rng(seed)
+    n, d, k = 300, 24, 8
+    # Anisotropic data far from the origin: tests centring with a large mean.
+    scales = np.linspace(5.0, 0.2, d)
+    basis, _ = np.linalg.qr(rng.normal(size=(d, d)))
+    x = (rng.normal(size=(n, d)) * scales) @ basis.T + 1000.0 + rng.normal(size=d) * 50
+    x = x.astype(np.float32).astype(np.float64)  # embeddings are float32
+    p = PCA(n_components=k, svd_solver="full").fit(x)
+    s = flip(p.components_)
+    comp = p.components_ * s[:, None]
+    t = p.transform(x) * s[None, :]
+    pw = PCA(n_components=k, svd_solver="full", whiten=True).fit(x)
+    sw = flip(pw.components_)
+    tw = pw.transform(x) * sw[None, :]
+    write("pca", [("x", x), ("mean", p.mean_), ("components", comp),
+                  ("explained_variance", p.explained_variance_),
+                  ("explained_variance_ratio", p.explained_variance_ratio_),
+                  ("transform", t), ("transform_whiten", tw)],
+          {"seed": seed, "k": k, "svd_solver": "full",
+           "tolerance": {"components": 1e-5, "transform": 1e-4, "explained_variance": 1e-6}})
+
+
+def ica_golden():
+    seed = 7
+    rng = np.random.default_rng(seed)
+    n, d, k = 2000, 6, 3
+    t = np.linspace(0, 8, n)
+    sources = np.c_[np.sin(2 * t), np.sign(np.sin(3 * t)), rng.laplace(size=n)]
+    mixing = rng.normal(size=(d, 3))
+    x = sources @ mixing.T + 0.01 * rng.normal(size=(n, d)) + 3.0
+    w_init = rng.normal(size=(k, k))
+    ica = FastICA(n_components=k, algorithm="parallel", whiten="unit-variance", fun="logcosh",
+                  max_iter=200, tol=1e-4, w_init=w_init, whiten_solver="svd")
+    s = ica.fit_transform(x)
+    write("ica", [("x", x), ("w_init", w_init), ("mean", ica.mean_), ("components", ica.components_),
+                  ("transform", s), ("n_iter", np.array([ica.n_iter_], dtype=float))],
+          {"seed": seed, "k": k, "algorithm": "parallel", "fun": "logcosh", "whiten": "unit-variance",
+           "whiten_solver": "svd", "max_iter": 200, "tol": 1e-4,
+           "tolerance": {"components": 1e-3, "transform": 1e-3}})
+
+
+def jl_golden():
+    ns = np.array([10, 100, 1000, 15000, 100000, 1000000], dtype=float)
+    eps = np.array([0.05, 0.1, 0.2, 0.3, 0.5, 0.9])
+    grid = np.array([[johnson_lindenstrauss_min_dim(int(n), eps=e) for e in eps] for n in ns], dtype=float)
+    write("jl", [("n_samples", ns), ("eps", eps), ("min_dim", grid)], {"seed": 0, "tolerance": {"min_dim": 0}})
+
+
+if __name__ == "__main__":
+    pca_golden()
+    ica_golden()
+    jl_golden()
