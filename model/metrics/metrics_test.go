@@ -226,3 +226,46 @@ func TestDefaultDistance(t *testing.T) {
 		}
 	}
 }
+
+func TestReportFiles(t *testing.T) {
+	rep, err := Evaluate(clustered(t), Config{GroupBy: []string{"year"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := rep.WriteFiles(dir); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadReport(dir + "/report.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Overall != rep.Overall || len(back.Groups["year"]) != 3 || back.Definitions["ref_mr"] == "" {
+		t.Errorf("report.json round trip: %+v", back.Overall)
+	}
+	md, err := os.ReadFile(dir + "/report.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| MAP | MR1 |", "## By clique_size", "## By year", "move-sum4-fa3"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
+}
+
+func TestComparisonTable(t *testing.T) {
+	mk := func(model, reducer string, dim int, m float64) *Report {
+		return &Report{Model: model, Reducer: reducer, Dim: dim, Overall: Figures{MAP: m, MR1: 10, Queries: 1}}
+	}
+	got := ComparisonTable([]*Report{
+		mk("move-sum4-fa3-d2048-aa", "", 2048, 0.5),
+		mk("move-sum4-fa3-d2048-aa", "pca-512-bb", 512, 0.4),
+		mk("move-sum4-fa3-d2048-aa", "pca-256-bb", 256, 0.3),
+	})
+	want := "| method (MAP / MR1) | d=2048 | d=512 | d=256 |\n|---|---:|---:|---:|\n" +
+		"| move-sum4-fa3 | 0.500 / 10.0 | – | – |\n| move-sum4-fa3 + pca | – | 0.400 / 10.0 | 0.300 / 10.0 |\n"
+	if got != want {
+		t.Errorf("ComparisonTable:\n%s\nwant\n%s", got, want)
+	}
+}
