@@ -601,9 +601,9 @@ func decodeFloats(dst []float32, b []byte, dt string, it indexIter) {
 	case "F64":
 		it.each(func(i int, s int64) { dst[i] = float32(math.Float64frombits(le.Uint64(b[8*s:]))) })
 	case "F16":
-		it.each(func(i int, s int64) { dst[i] = HalfToFloat32(le.Uint16(b[2*s:])) })
+		it.each(func(i int, s int64) { dst[i] = statedict.Float16ToFloat32(le.Uint16(b[2*s:])) })
 	case "BF16":
-		it.each(func(i int, s int64) { dst[i] = math.Float32frombits(uint32(le.Uint16(b[2*s:])) << 16) })
+		it.each(func(i int, s int64) { dst[i] = statedict.BFloat16ToFloat32(le.Uint16(b[2*s:])) })
 	default:
 		panic("torch: decodeFloats of " + dt)
 	}
@@ -633,30 +633,6 @@ func decodeInts(dst []int64, b []byte, dt string, it indexIter) {
 	default:
 		panic("torch: decodeInts of " + dt)
 	}
-}
-
-// HalfToFloat32 converts IEEE 754 binary16 bits to float32 (exactly).
-func HalfToFloat32(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	frac := uint32(h) & 0x3ff
-	switch {
-	case exp == 0x1f: // inf, NaN
-		return math.Float32frombits(sign | 0xff<<23 | frac<<13)
-	case exp == 0:
-		if frac == 0 {
-			return math.Float32frombits(sign)
-		}
-		// subnormal: normalise
-		e := int32(-14)
-		for frac&0x400 == 0 {
-			frac <<= 1
-			e--
-		}
-		frac &= 0x3ff
-		return math.Float32frombits(sign | uint32(e+127)<<23 | frac<<13)
-	}
-	return math.Float32frombits(sign | (exp-15+127)<<23 | frac<<13)
 }
 
 // object converts a machine value to LoadObject's Go types.

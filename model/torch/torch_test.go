@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -362,24 +361,6 @@ func TestHandcraftedLegacy(t *testing.T) {
 		if !errors.Is(err, tc.want) {
 			t.Errorf("%s: error %v, want %v", tc.name, err, tc.want)
 		}
-	}
-}
-
-func TestHalfToFloat32(t *testing.T) {
-	for h, want := range map[uint16]float32{
-		0x0000: 0, 0x3c00: 1, 0xc000: -2, 0x7bff: 65504, 0x0001: float32(math.Ldexp(1, -24)),
-		0x03ff: float32(math.Ldexp(1023, -24)), 0x0400: float32(math.Ldexp(1, -14)), 0x3555: 0.33325195,
-		0x7c00: float32(math.Inf(1)), 0xfc00: float32(math.Inf(-1)),
-	} {
-		if got := HalfToFloat32(h); got != want {
-			t.Errorf("HalfToFloat32(%#04x) = %v, want %v", h, got, want)
-		}
-	}
-	if got := HalfToFloat32(0x7e00); !math.IsNaN(float64(got)) {
-		t.Errorf("HalfToFloat32(NaN) = %v", got)
-	}
-	if got := math.Float32bits(HalfToFloat32(0x8000)); got != 0x80000000 {
-		t.Errorf("HalfToFloat32(-0) bits %#x", got)
 	}
 }
 
