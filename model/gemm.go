@@ -6,27 +6,41 @@ package model
 //
 // A (the layer's weights, OIHW flattened to M×K) is packed once at load into
 // panels of mr rows; B is never materialised: row k of B is src[boff[k]:], a
-// window of the layer's input, so im2col is implicit and each 16-column
-// panel of B is packed (kc rows at a time) straight from the input. The
-// micro-kernel computes an mr×nr tile; the AVX2+FMA version is in assembly
-// (gemm_amd64.s), kernelGo is the portable fallback.
+// window of the layer's input, so im2col is implicit and B is packed (kc
+// rows × nr columns per panel) straight from the input. Loops follow the
+// BLIS order: a block of nc columns, a block of kc rows of B packed into L1/L2,
+// then each A panel (L1) against every B panel of the block. The
+// micro-kernel computes an mr×nr tile; AVX-512 and AVX2+FMA versions are in
+// assembly (gemm_amd64.s), kernelGo is the portable fallback.
 
 const (
-	mr = 6   // micro-tile rows (output channels)
-	nr = 16  // micro-tile columns (time frames)
-	kc = 256 // rows of B packed at once (16 KiB: stays in L1)
+	mr = 6   // micro-tile rows (output channels); A panel height
+	kc = 256 // rows of B packed at once
+	nc = 128 // columns (time frames) per block; a multiple of every nr
 )
 
-// kernel computes c[i*nr+j] += Σ_{p<k} a[p*mr+i] · b[p*nr+j] for i<mr, j<nr.
-var kernel = kernelGo
+// microKernel computes c[i*nr+j] += Σ_{p<k} a[p*mr+i] · b[p*nr+j] for i<mr,
+// j<nr.
+type microKernel struct {
+	name string
+	nr   int
+	run  func(k int, a, b, c []float32)
+}
 
-func kernelGo(k int, a, b, c []float32) {
+// kern is chosen once, in init, from the CPU's features; never changed after
+// (tests swap it to check the fallback).
+var kern = microKernel{"go", 16, kernelGo16}
+
+func kernelGo16(k int, a, b, c []float32) { kernelGo(k, 16, a, b, c) }
+
+func kernelGo(k, nr int, a, b, c []float32) {
 	a = a[:k*mr]
 	b = b[:k*nr]
 	c = c[:mr*nr]
+	var accs [64]float32
 	for i := 0; i < mr; i++ {
-		var acc [nr]float32
-		copy(acc[:], c[i*nr:(i+1)*nr])
+		acc := accs[:nr]
+		copy(acc, c[i*nr:(i+1)*nr])
 		for p := 0; p < k; p++ {
 			av := a[p*mr+i]
 			bp := b[p*nr : p*nr+nr : p*nr+nr]
@@ -34,7 +48,7 @@ func kernelGo(k int, a, b, c []float32) {
 				acc[j] += av * bp[j]
 			}
 		}
-		copy(c[i*nr:], acc[:])
+		copy(c[i*nr:], acc)
 	}
 }
 
@@ -54,6 +68,11 @@ func packA(a []float32, m, k int) []float32 {
 	return out
 }
 
+// gemmScratch returns the scratch sizes convGEMM needs for M rows.
+func gemmScratch(M int) (tile, bpack int) {
+	return (M + mr - 1) / mr * mr * nc, kc * nc
+}
+
 // epilogue modes of convGEMM.
 const (
 	storePReLU = iota // dst = prelu(bias + acc)
@@ -65,56 +84,71 @@ const (
 //	v = prelu(bias[m] + Σ_{k<K} A[m][k] · src[boff[k]+n])
 //
 // and stores v (or the max of v and the old value) at dst[m*ldd+n]. ap is A
-// packed by packA; tile (mr·M rounded up × nr) and bpack (kc × nr) are
-// scratch. It does not allocate.
+// packed by packA; tile and bpack are scratch of gemmScratch(M) floats. It
+// does not allocate.
 func convGEMM(dst []float32, ldd int, ap []float32, M, K int, bias []float32, slope float32,
 	src []float32, boff []int, N int, mode int, tile, bpack []float32) {
+	nr, run := kern.nr, kern.run
 	np := (M + mr - 1) / mr
-	tile = tile[:np*mr*nr]
-	bpack = bpack[:kc*nr]
+	tsz, bsz := gemmScratch(M)
+	tile = tile[:tsz]
+	bpack = bpack[:bsz]
 	boff = boff[:K]
-	for n0 := 0; n0 < N; n0 += nr {
-		nb := min(nr, N-n0)
+	for n0 := 0; n0 < N; n0 += nc {
+		nb := min(nc, N-n0)
+		panels := (nb + nr - 1) / nr
 		clear(tile)
 		for k0 := 0; k0 < K; k0 += kc {
 			kb := min(kc, K-k0)
-			if nb == nr {
+			// Pack B: panel jp holds columns n0+jp*nr .. +nr, rows k0..k0+kb.
+			for jp := 0; jp < panels; jp++ {
+				c0 := n0 + jp*nr
+				w := min(nr, N-c0)
+				bp := bpack[jp*kc*nr:]
 				for q := 0; q < kb; q++ {
-					o := boff[k0+q] + n0
-					copy(bpack[q*nr:q*nr+nr], src[o:o+nr])
-				}
-			} else {
-				for q := 0; q < kb; q++ {
-					o := boff[k0+q] + n0
-					row := bpack[q*nr : q*nr+nr]
-					copy(row, src[o:o+nb])
-					clear(row[nb:])
+					o := boff[k0+q] + c0
+					row := bp[q*nr : q*nr+nr]
+					copy(row, src[o:o+w])
+					if w < nr {
+						clear(row[w:])
+					}
 				}
 			}
 			for p := 0; p < np; p++ {
-				kernel(kb, ap[p*mr*K+k0*mr:], bpack, tile[p*mr*nr:])
+				ap := ap[p*mr*K+k0*mr:]
+				t := tile[p*mr*nc:]
+				for jp := 0; jp < panels; jp++ {
+					run(kb, ap, bpack[jp*kc*nr:], t[jp*mr*nr:])
+				}
 			}
 		}
+		// Epilogue: tile panel p, column panel jp holds rows p*mr.., columns
+		// jp*nr.. as an mr×nr row-major block.
 		for m := 0; m < M; m++ {
-			t := tile[m*nr : m*nr+nb]
-			d := dst[m*ldd+n0 : m*ldd+n0+nb]
+			p, i := m/mr, m%mr
 			b := bias[m]
-			if mode == storePReLU {
-				for j, v := range t {
-					v += b
-					if v < 0 {
-						v *= slope
+			d := dst[m*ldd+n0 : m*ldd+n0+nb]
+			for jp := 0; jp < panels; jp++ {
+				w := min(nr, nb-jp*nr)
+				t := tile[p*mr*nc+jp*mr*nr+i*nr:][:w]
+				dd := d[jp*nr : jp*nr+w]
+				if mode == storePReLU {
+					for j, v := range t {
+						v += b
+						if v < 0 {
+							v *= slope
+						}
+						dd[j] = v
 					}
-					d[j] = v
-				}
-			} else {
-				for j, v := range t {
-					v += b
-					if v < 0 {
-						v *= slope
-					}
-					if v > d[j] {
-						d[j] = v
+				} else {
+					for j, v := range t {
+						v += b
+						if v < 0 {
+							v *= slope
+						}
+						if v > dd[j] {
+							dd[j] = v
+						}
 					}
 				}
 			}

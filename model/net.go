@@ -17,19 +17,19 @@ type Net struct {
 	a4, a5     []float32 // conv4 [256][T], conv5 [c5][T]
 	summary    []float32 // [256]
 	boff       []int     // implicit im2col row offsets (K ≤ 2160)
-	tile       []float32 // micro-tile accumulators [⌈c5/mr⌉·mr][nr]
-	bpack      []float32 // packed B panel [kc][nr]
+	tile       []float32 // GEMM accumulators (gemmScratch)
+	bpack      []float32 // packed B panels (gemmScratch)
 }
 
 // NewNet returns a Net embedding with w.
 func (w *Weights) NewNet() *Net {
-	c5 := w.variant.conv5Channels()
+	tile, bpack := gemmScratch(w.variant.conv5Channels())
 	return &Net{
 		w:       w,
 		summary: make([]float32, channels),
 		boff:    make([]int, k1Len),
-		tile:    make([]float32, (c5+mr-1)/mr*mr*nr),
-		bpack:   make([]float32, kc*nr),
+		tile:    make([]float32, tile),
+		bpack:   make([]float32, bpack),
 	}
 }
 

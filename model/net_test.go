@@ -77,9 +77,15 @@ func TestEmbedAllocs(t *testing.T) {
 // The portable kernel gives the same embedding as the assembly one.
 func TestKernelGoParity(t *testing.T) {
 	m := readManifest(t)
-	saved := kernel
-	kernel = kernelGo
-	defer func() { kernel = saved }()
+	saved := kern
+	defer func() { kern = saved }()
+	kern = microKernel{"go32", 32, func(k int, a, b, c []float32) { kernelGo(k, 32, a, b, c) }}
+	testKernelParity(t, m)
+	kern = microKernel{"go16", 16, kernelGo16}
+	testKernelParity(t, m)
+}
+
+func testKernelParity(t *testing.T, m *manifest) {
 	n := goldenWeights(t, m, "sum4-fa3-d256-zip").NewNet()
 	for _, c := range m.Cases {
 		if c.Name != "sum4-fa3-d256-zip__t400" {

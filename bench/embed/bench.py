@@ -7,8 +7,8 @@ PyTorch: MOVEModel from model/testdata/gen/gen.py loaded with
 model/testdata/parity/ckpt_sum4-fa3-d256-zip.pt, torch.set_num_threads(1),
 eval, no_grad, input 1x1x23xT built as the reference does.
 Go: BenchmarkEmbed (GOMAXPROCS=1) on the same checkpoint and inputs.
-Both run in this one invocation; the ratio is Go time / PyTorch time
-(< 1: Go is faster). The machine is shared: run it when it is quiet, and
+Both run in this one invocation; the ratios are Go time / PyTorch time
+(< 1: Go is faster), on wall time and on process CPU time. The machine is shared: run it when it is quiet, and
 read the numbers as this run's, not as constants.
 """
 import argparse
@@ -40,13 +40,14 @@ def torch_times(reps):
         with torch.no_grad():
             m(inp)  # warm-up
             best = float("inf")
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             for _ in range(reps):
                 t = time.perf_counter()
                 m(inp)
                 best = min(best, time.perf_counter() - t)
             mean = (time.perf_counter() - t0) / reps
-        out[T] = (mean, best)
+            cpu = (time.process_time() - c0) / reps
+        out[T] = (mean, best, cpu)
     return out
 
 
@@ -56,9 +57,9 @@ def go_times(reps):
     res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     out = {}
     for line in res.stdout.splitlines():
-        mm = re.match(r"BenchmarkEmbed/frames=(\d+)\S*\s+\d+\s+(\d+) ns/op", line)
+        mm = re.match(r"BenchmarkEmbed/frames=(\d+)\S*\s+\d+\s+(\d+) ns/op.*?([\d.]+) cpu-s/song", line)
         if mm:
-            out[int(mm.group(1))] = int(mm.group(2)) / 1e9
+            out[int(mm.group(1))] = (int(mm.group(2)) / 1e9, float(mm.group(3)))
     return out, res.stdout
 
 
@@ -71,9 +72,13 @@ def main():
     print(raw.strip())
     print()
     print("torch %s, %s threads; Go GOMAXPROCS=1" % (torch.__version__, torch.get_num_threads()))
-    print("%-8s %14s %14s %14s %8s" % ("frames", "torch s/song", "(torch best)", "Go s/song", "Go/torch"))
+    print("wall = elapsed time per song; cpu = process CPU time per song (robust to a loaded machine)")
+    print("%-7s %11s %11s %11s %10s %9s %9s %9s" % ("frames", "torch wall", "torch best", "torch cpu",
+                                                   "Go wall", "Go cpu", "wall G/T", "cpu G/T"))
     for T in (400, 2350):
-        print("%-8d %14.4f %14.4f %14.4f %8.2f" % (T, pt[T][0], pt[T][1], gt[T], gt[T] / pt[T][0]))
+        tw, tb, tc = pt[T]
+        gw, gc = gt[T]
+        print("%-7d %11.4f %11.4f %11.4f %10.4f %9.4f %9.2f %9.2f" % (T, tw, tb, tc, gw, gc, gw / tw, gc / tc))
 
 
 if __name__ == "__main__":
