@@ -12,7 +12,8 @@ import (
 )
 
 // The goldens under testdata/parity come from testdata/gen/gen.py (PyTorch
-// 1.13, MOVEModel written from remove-spec.md §1); see manifest.json.
+// 1.13, MOVEModel written from remove-spec.md §1); see manifest.json. The
+// checkpoints load through LoadCheckpoint, in both torch formats.
 
 type manifest struct {
 	Seed   int     `json:"seed"`
@@ -78,7 +79,7 @@ func loadGoldenCheckpoint(t testing.TB, file string) *statedict.Dict {
 	if sd, ok := checkpointCache[file]; ok {
 		return sd
 	}
-	sd, err := loadPT(filepath.Join(parityDir, file))
+	sd, err := LoadCheckpoint(filepath.Join(parityDir, file))
 	if err != nil {
 		t.Fatalf("loading %s: %v", file, err)
 	}
@@ -90,6 +91,10 @@ func goldenWeights(t testing.TB, m *manifest, name string) *Weights {
 	t.Helper()
 	ck := m.Checkpoints[name]
 	sd := loadGoldenCheckpoint(t, ck.File)
+	wantDType := map[string]string{"float16": "F16", "float32": "F32"}[ck.DType]
+	if got := sd.Tensors["conv1.weight"].DType; got != wantDType {
+		t.Fatalf("%s: conv1.weight loaded as %q, the generator saved %s", ck.File, got, ck.DType)
+	}
 	cfg := Config{}
 	if ck.SumMethod < 3 {
 		cfg.SumMethod = Int(ck.SumMethod)
