@@ -2,8 +2,6 @@ package hdf5
 
 import (
 	"bytes"
-	"compress/zlib"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -33,7 +31,7 @@ const (
 	maxContinuations = 256
 	maxMessages      = 1 << 14
 	maxBTreeDepth    = 32
-	maxBTreeNodes    = 1 << 20
+	maxBTreeNodes    = 1 << 16
 	maxPathDepth     = 64
 )
 
@@ -363,14 +361,14 @@ func (f *File) objectHeader(addr uint64) ([]message, error) {
 		}
 		p := f.parser(b)
 		end := len(b)
-		if v2 {
-			if nblocks > 0 {
-				if !bytes.HasPrefix(b, []byte("OCHK")) {
-					return nil, fmt.Errorf("%w: object header at %d: continuation block without OCHK signature", ErrCorrupt, addr)
-				}
-				p.skip(4)
+		if v2 && nblocks > 0 {
+			// Chunk 0's size excludes its checksum; a continuation block's
+			// length includes its signature and checksum.
+			if !bytes.HasPrefix(b, []byte("OCHK")) {
+				return nil, fmt.Errorf("%w: object header at %d: continuation block without OCHK signature", ErrCorrupt, addr)
 			}
-			end -= 4 // checksum
+			p.skip(4)
+			end -= 4
 		}
 		for {
 			hsize := 8
@@ -569,8 +567,7 @@ func (f *File) symbolTableLookup(btree, heapAddr uint64, name string) (uint64, b
 	}
 	var found uint64
 	ok := false
-	nodes := 0
-	err = f.walkBTree(btree, 0, f.sizeLen, 0, &nodes, func(key []byte, child uint64) error {
+	err = f.walkBTree(btree, 0, f.sizeLen, -1, map[uint64]bool{}, func(key []byte, child uint64) error {
 		if ok {
 			return nil
 		}
@@ -613,13 +610,14 @@ func (f *File) symbolTableLookup(btree, heapAddr uint64, name string) (uint64, b
 // type 0: group, 1: chunks) in key order, calling fn with each entry's key
 // and child address. keySize is the size of a key (node type 0: a length;
 // type 1: 8 + 8·(rank+1)).
-func (f *File) walkBTree(addr uint64, wantType uint8, keySize, depth int, nodes *int, fn func(key []byte, child uint64) error) error {
-	if depth > maxBTreeDepth {
-		return fmt.Errorf("%w: B-tree deeper than %d levels", ErrCorrupt, maxBTreeDepth)
+func (f *File) walkBTree(addr uint64, wantType uint8, keySize, wantLevel int, seen map[uint64]bool, fn func(key []byte, child uint64) error) error {
+	if seen[addr] {
+		return fmt.Errorf("%w: B-tree node at %d visited twice", ErrCorrupt, addr)
 	}
-	if *nodes++; *nodes > maxBTreeNodes {
+	if len(seen) >= maxBTreeNodes {
 		return fmt.Errorf("%w: B-tree has more than %d nodes", ErrCorrupt, maxBTreeNodes)
 	}
+	seen[addr] = true
 	hdr, err := f.read(addr, uint64(8+2*f.sizeOff))
 	if err != nil {
 		return fmt.Errorf("B-tree node: %w", err)
@@ -633,6 +631,9 @@ func (f *File) walkBTree(addr uint64, wantType uint8, keySize, depth int, nodes 
 	if typ != wantType {
 		return fmt.Errorf("%w: B-tree node at %d has type %d, want %d", ErrCorrupt, addr, typ, wantType)
 	}
+	if wantLevel >= 0 && int(level) != wantLevel || level > maxBTreeDepth {
+		return fmt.Errorf("%w: B-tree node at %d has level %d", ErrCorrupt, addr, level)
+	}
 	body, err := f.read(addr+uint64(len(hdr)), uint64(entries*(keySize+f.sizeOff)+keySize))
 	if err != nil {
 		return fmt.Errorf("B-tree node: %w", err)
@@ -645,7 +646,7 @@ func (f *File) walkBTree(addr uint64, wantType uint8, keySize, depth int, nodes 
 			return bp.err
 		}
 		if level > 0 {
-			if err := f.walkBTree(child, wantType, keySize, depth+1, nodes, fn); err != nil {
+			if err := f.walkBTree(child, wantType, keySize, int(level)-1, seen, fn); err != nil {
 				return err
 			}
 			continue
