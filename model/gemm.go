@@ -8,8 +8,8 @@ package model
 // panels of mr rows; B is never materialised: row k of B is src[boff[k]:], a
 // window of the layer's input, so im2col is implicit and B is packed (kc
 // rows × nr columns per panel) straight from the input. Loops follow the
-// BLIS order: a block of nc columns, a block of kc rows of B packed into L1/L2,
-// then each A panel (L1) against every B panel of the block. The
+// BLIS order: a block of nc columns, a block of kc rows of B packed, then for
+// each B panel (kept in L1) every A panel of the block (streamed from L2). The
 // micro-kernel computes an mr×nr tile; AVX-512 and AVX2+FMA versions are in
 // assembly (gemm_amd64.s), kernelGo is the portable fallback.
 
@@ -105,20 +105,31 @@ func convGEMM(dst []float32, ldd int, ap []float32, M, K int, bias []float32, sl
 				c0 := n0 + jp*nr
 				w := min(nr, N-c0)
 				bp := bpack[jp*kc*nr:]
-				for q := 0; q < kb; q++ {
-					o := boff[k0+q] + c0
-					row := bp[q*nr : q*nr+nr]
-					copy(row, src[o:o+w])
-					if w < nr {
+				switch {
+				case w == 32 && nr == 32:
+					for q := 0; q < kb; q++ {
+						o := boff[k0+q] + c0
+						*(*[32]float32)(bp[q*32:]) = *(*[32]float32)(src[o:])
+					}
+				case w == 16 && nr == 16:
+					for q := 0; q < kb; q++ {
+						o := boff[k0+q] + c0
+						*(*[16]float32)(bp[q*16:]) = *(*[16]float32)(src[o:])
+					}
+				default:
+					for q := 0; q < kb; q++ {
+						o := boff[k0+q] + c0
+						row := bp[q*nr : q*nr+nr]
+						copy(row, src[o:o+w])
 						clear(row[w:])
 					}
 				}
 			}
-			for p := 0; p < np; p++ {
-				ap := ap[p*mr*K+k0*mr:]
-				t := tile[p*mr*nc:]
-				for jp := 0; jp < panels; jp++ {
-					run(kb, ap, bpack[jp*kc*nr:], t[jp*mr*nr:])
+			// B panel (kc×nr) stays in L1 while the A panels stream from L2.
+			for jp := 0; jp < panels; jp++ {
+				bp := bpack[jp*kc*nr:]
+				for p := 0; p < np; p++ {
+					run(kb, ap[p*mr*K+k0*mr:], bp, tile[p*mr*nc+jp*mr*nr:])
 				}
 			}
 		}
