@@ -12,13 +12,15 @@ import (
 type Net struct {
 	w *Weights
 
-	x          []float32 // input, pitch-major [12][tx]
-	a1, a2, a3 []float32 // conv1 (max-pooled over pitch), conv2, conv3 outputs, [256][T]
-	a4, a5     []float32 // conv4 [256][T], conv5 [c5][T]
-	summary    []float32 // [256]
-	boff       []int     // implicit im2col row offsets (K ≤ 2160)
-	tile       []float32 // GEMM accumulators (gemmScratch)
-	bpack      []float32 // packed B panels (gemmScratch)
+	x []float32 // input, pitch-major [12][tx]
+	// Layer outputs ping-pong between two buffers: even holds conv1
+	// (max-pooled over pitch), conv3 and conv5 ([c][T] each), odd holds
+	// conv2 and conv4. About 3 KB per model frame in all.
+	even, odd []float32
+	summary   []float32 // [256]
+	boff      []int     // implicit im2col row offsets (K ≤ 2160)
+	tile      []float32 // GEMM accumulators (gemmScratch)
+	bpack     []float32 // packed B panels (gemmScratch)
 }
 
 // NewNet returns a Net embedding with w.
@@ -114,11 +116,9 @@ func (n *Net) forward(dst []float32, tx int) {
 	t3 := t2 - (kTime-1)*dil3
 	t4 := t3 - (kTime - 1)
 	t5 := t4 - (kTime-1)*dil5
-	n.a1 = grow(n.a1, channels*t1)
-	n.a2 = grow(n.a2, channels*t2)
-	n.a3 = grow(n.a3, channels*t3)
-	n.a4 = grow(n.a4, channels*t4)
-	n.a5 = grow(n.a5, c5*t5)
+	n.even = grow(n.even, max(channels*t1, c5*t5))
+	n.odd = grow(n.odd, channels*t2)
+	a1, a2, a3, a4, a5 := n.even[:channels*t1], n.odd[:channels*t2], n.even[:channels*t3], n.odd[:channels*t4], n.even[:c5*t5]
 
 	// conv1 + PReLU + max over the 12 pitch positions. The reference's
 	// 23-row input makes position j see pitch rows (j+r) mod 12.
@@ -133,14 +133,14 @@ func (n *Net) forward(dst []float32, tx int) {
 		if j == 0 {
 			mode = storePReLU
 		}
-		convGEMM(n.a1, t1, w.conv1, channels, k1Len, w.bias[0], w.slopes[0], n.x, n.boff, t1, mode, n.tile, n.bpack)
+		convGEMM(a1, t1, w.conv1, channels, k1Len, w.bias[0], w.slopes[0], n.x, n.boff, t1, mode, n.tile, n.bpack)
 	}
-	n.conv(n.a2, t2, w.conv2, channels, w.bias[1], w.slopes[1], n.a1, t1, 1)
-	n.conv(n.a3, t3, w.conv3, channels, w.bias[2], w.slopes[2], n.a2, t2, dil3)
-	n.conv(n.a4, t4, w.conv4, channels, w.bias[3], w.slopes[3], n.a3, t3, 1)
-	n.conv(n.a5, t5, w.conv5, c5, w.bias[4], w.slopes[4], n.a4, t4, dil5)
+	n.conv(a2, t2, w.conv2, channels, w.bias[1], w.slopes[1], a1, t1, 1)
+	n.conv(a3, t3, w.conv3, channels, w.bias[2], w.slopes[2], a2, t2, dil3)
+	n.conv(a4, t4, w.conv4, channels, w.bias[3], w.slopes[3], a3, t3, 1)
+	n.conv(a5, t5, w.conv5, c5, w.bias[4], w.slopes[4], a4, t4, dil5)
 
-	n.summarize(t5)
+	n.summarize(a5, t5)
 	n.head(dst)
 }
 
@@ -158,8 +158,7 @@ func (n *Net) conv(dst []float32, tout int, ap []float32, m int, bias []float32,
 
 // summarize pools conv5's output [c5][t] over time into n.summary
 // (remove-spec.md §1.2, sum_method).
-func (n *Net) summarize(t int) {
-	a := n.a5
+func (n *Net) summarize(a []float32, t int) {
 	s := n.summary
 	p := float64(n.w.p)
 	switch n.w.variant.SumMethod {

@@ -2,6 +2,7 @@ package model
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -320,4 +321,58 @@ func FuzzEmbed(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestNonFiniteWeights(t *testing.T) {
+	m := readManifest(t)
+	sd := cloneDict(loadGoldenCheckpoint(t, m.Checkpoints["sum4-fa3-d256-zip"].File))
+	w := sd.Tensors["conv2.weight"]
+	bad := *w
+	bad.Data = append([]float32(nil), w.Data...)
+	bad.Data[17] = float32(math.Inf(1))
+	sd.Tensors["conv2.weight"] = &bad
+	if _, err := NewWeights(sd, Config{}); !errors.Is(err, ErrCheckpoint) || !strings.Contains(err.Error(), "conv2.weight[17]") {
+		t.Fatalf("err = %v, want ErrCheckpoint naming conv2.weight[17]", err)
+	}
+}
+
+// One Weights, several Nets in parallel goroutines: each gets what a lone
+// Net gets (run with -race to check the sharing).
+func TestConcurrentNets(t *testing.T) {
+	w := mainWeights(t)
+	songs := [][]float32{randomCrema(330, 11), randomCrema(420, 12), randomCrema(350, 13)}
+	want := make([][]float32, len(songs))
+	n := w.NewNet()
+	for i, x := range songs {
+		want[i] = make([]float32, n.Dim())
+		if err := n.Embed(want[i], x, ModelHop); err != nil {
+			t.Fatal(err)
+		}
+	}
+	errs := make(chan error, 3)
+	for g := 0; g < 3; g++ {
+		go func() {
+			n := w.NewNet()
+			got := make([]float32, n.Dim())
+			for r := 0; r < len(songs); r++ {
+				i := (g + r) % len(songs)
+				if err := n.Embed(got, songs[i], ModelHop); err != nil {
+					errs <- err
+					return
+				}
+				for k := range got {
+					if got[k] != want[i][k] {
+						errs <- fmt.Errorf("goroutine %d song %d dim %d: %v != %v", g, i, k, got[k], want[i][k])
+						return
+					}
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
 }

@@ -40,6 +40,13 @@ func NewWeights(sd *statedict.Dict, cfg Config) (*Weights, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, k := range sd.Keys {
+		for i, x := range sd.Tensors[k].Data {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return nil, fmt.Errorf("%w: %s[%d] = %v", ErrCheckpoint, k, i, x)
+			}
+		}
+	}
 	data := func(key string) []float32 { return sd.Tensors[key].Data }
 	w := &Weights{variant: v, padShort: cfg.PadShort}
 	w.p = data("autopool_p")[0]
