@@ -1,0 +1,39 @@
+// Package transforms holds vindex's Beam DoFns, CombineFns and composite
+// transforms: the only package that joins Beam with schema and model.
+//
+// # I/O (read*.go, write*.go)
+//
+// ReadSongs and ReadEmbeddings are parallel Parquet sources: a pattern (file,
+// folder, glob; local or any scheme of Beam's filesystem layer, gs://
+// included) is listed (manifest-aware, schema.ListDatasetFS), footers are read
+// in parallel and every non-empty row group becomes one element after a
+// Reshuffle. A worker holds at most one batch of one row group's rows. Rows
+// that cannot be decoded, or fail schema.ValidateSong/ValidateEmbedding,
+// become schema.Reject rows; an unreadable file becomes one reject with an
+// empty SongID. Only a pattern naming no file fails the pipeline.
+//
+// Invariant: the songs come out of a plain ParDo, so a per-song ParDo applied
+// to them (Embed) fuses with the reader; there is no GroupByKey, Reshuffle or
+// side input between reading and embedding, and features (~100 KB a song)
+// never cross a stage boundary. Only the small row-group descriptors are
+// reshuffled.
+//
+// WriteEmbeddings, WriteRejects and the generic WriteParquet write sharded
+// Parquet: rows are keyed round-robin to WriteOptions.Shards shards and
+// grouped, each shard is written by one worker under a temporary name and
+// renamed when complete, and a finalizer that sees every shard (as a side
+// input) writes _manifest.json last, atomically, then removes temporary and
+// unlisted part files. Readers trust only manifest-listed files, so an
+// interrupted run never leaves a folder that looks complete.
+//
+// parquet-go needs an io.ReaderAt: local files use os.File, gs:// objects
+// ranged reads of one object generation, other schemes the stream's own
+// ReaderAt or Seeker, or else the whole file in memory (a documented
+// deviation for schemes without ranged reads, e.g. s3 and memfs).
+//
+// # Counters
+//
+// Counters live in namespace CounterNamespace ("vindex"): the progress
+// counters songs_read, songs_rejected (counters.go) and the readers'
+// read.row_groups and read.embeddings_read.
+package transforms
