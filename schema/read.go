@@ -6,8 +6,10 @@ import (
 	"io"
 	"iter"
 	"math"
+	"math/big"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
@@ -157,7 +159,20 @@ type leaf struct {
 	outerDef int // definition level at which the outer list has an element
 	elemDef  int // definition level at which the innermost list has an element
 	unsigned bool
+	logical  logical
+	scale    int32         // decimal scale, for logical == logicalDecimal
+	unit     time.Duration // timestamp unit, for logical == logicalTimestamp
 }
+
+// logical is the logical type of a leaf, where it changes how values read.
+type logical int
+
+const (
+	logicalNone logical = iota
+	logicalDecimal
+	logicalDate
+	logicalTimestamp
+)
 
 // leaves maps the file's leaf columns to roles; vector names the list column
 // (crema or embedding).
@@ -198,8 +213,17 @@ func (f *File) leaves(vector string) ([]leaf, error) {
 			}
 		}
 		if lt := lc.Node.Type().LogicalType(); lt != nil {
-			if it, ok := lt.Value.(*format.IntType); ok && !it.IsSigned {
-				l.unsigned = true
+			switch t := lt.Value.(type) {
+			case *format.IntType:
+				l.unsigned = !t.IsSigned
+			case *format.DecimalType:
+				l.logical, l.scale = logicalDecimal, t.Scale
+			case *format.DateType:
+				l.logical = logicalDate
+			case *format.TimestampType:
+				if t.Unit.Value != nil {
+					l.logical, l.unit = logicalTimestamp, t.Unit.Value.Duration()
+				}
 			}
 		}
 		top := path[0]
@@ -322,17 +346,17 @@ func decodeRow(r *record, pr parquet.Row, leaves []leaf, vector string) (string,
 			}
 			if v.IsNull() {
 				if v.DefinitionLevel() >= l.elemDef {
-					setErr(l.name, fmt.Errorf("null value at index %d", len(r.vec)))
+					setErr(vector, fmt.Errorf("null value at index %d", len(r.vec)))
 				}
 				continue
 			}
-			x, err := toFloat32(v, l.unsigned)
+			x, err := toFloat32(v, l)
 			if err != nil {
-				setErr(l.name, err)
+				setErr(vector, fmt.Errorf("value %d: %w", len(r.vec), err))
 				continue
 			}
 			if len(r.vec) >= MaxFrames*PitchClasses {
-				setErr(l.name, fmt.Errorf("more than %d values", MaxFrames*PitchClasses))
+				setErr(vector, fmt.Errorf("more than %d values", MaxFrames*PitchClasses))
 				continue
 			}
 			r.vec = append(r.vec, x)
@@ -347,38 +371,38 @@ func decodeRow(r *record, pr parquet.Row, leaves []leaf, vector string) (string,
 		var err error
 		switch l.role {
 		case roleSongID:
-			r.songID, err = toText(v, l.unsigned, false)
+			r.songID, err = toText(v, l, false)
 		case roleWorkID:
-			r.workID, err = toText(v, l.unsigned, false)
+			r.workID, err = toText(v, l, false)
 		case roleModel:
-			r.model, err = toText(v, l.unsigned, false)
+			r.model, err = toText(v, l, false)
 		case roleReducer:
-			r.reducer, err = toText(v, l.unsigned, false)
+			r.reducer, err = toText(v, l, false)
 		case roleContentHash:
-			r.contentHash, err = toText(v, l.unsigned, false)
+			r.contentHash, err = toText(v, l, false)
 		case roleTitle:
-			r.title, err = toText(v, l.unsigned, false)
+			r.title, err = toText(v, l, false)
 		case roleArtist:
-			r.artist, err = toText(v, l.unsigned, false)
+			r.artist, err = toText(v, l, false)
 		case roleInstrumental:
-			r.instrumental, err = toText(v, l.unsigned, true)
+			r.instrumental, err = toText(v, l, true)
 		case roleHop:
-			r.hop, err = toInt32(v, l.unsigned)
+			r.hop, err = toInt32(v, l)
 		case roleYear:
-			r.year, err = toInt32(v, l.unsigned)
+			r.year, err = toInt32(v, l)
 		case roleDuration:
 			var d float32
-			d, err = toFloat32(v, l.unsigned)
+			d, err = toFloat32(v, l)
 			r.durationS = d
 		case roleExtraKey:
 			r.extraKeys = append(r.extraKeys, string(v.ByteArray()))
 		case roleExtraValue:
 			var s string
-			s, err = toText(v, l.unsigned, true)
+			s, err = toText(v, l, true)
 			r.extraValues = append(r.extraValues, s)
 		case roleExtraScalar:
 			var s string
-			s, err = toText(v, l.unsigned, true)
+			s, err = toText(v, l, true)
 			if err == nil {
 				if r.extra == nil {
 					r.extra = map[string]string{}
@@ -417,22 +441,65 @@ func decodeRow(r *record, pr parquet.Row, leaves []leaf, vector string) (string,
 	return firstCol, firstErr
 }
 
-func toFloat32(v parquet.Value, unsigned bool) (float32, error) {
+// decimalOf returns the unscaled value of a decimal.
+func decimalOf(v parquet.Value) (*big.Int, error) {
+	switch v.Kind() {
+	case parquet.Int32:
+		return big.NewInt(int64(v.Int32())), nil
+	case parquet.Int64:
+		return big.NewInt(v.Int64()), nil
+	case parquet.ByteArray, parquet.FixedLenByteArray:
+		b := v.ByteArray()
+		if len(b) > 64 {
+			return nil, fmt.Errorf("decimal of %d bytes", len(b))
+		}
+		x := new(big.Int).SetBytes(b)
+		if len(b) > 0 && b[0]&0x80 != 0 { // two's complement
+			x.Sub(x, new(big.Int).Lsh(big.NewInt(1), uint(8*len(b))))
+		}
+		return x, nil
+	}
+	return nil, fmt.Errorf("decimal of type %v", v.Kind())
+}
+
+func decimalText(x *big.Int, scale int32) string {
+	s := new(big.Int).Abs(x).String()
+	if scale > 0 {
+		if len(s) <= int(scale) {
+			s = strings.Repeat("0", int(scale)-len(s)+1) + s
+		}
+		s = s[:len(s)-int(scale)] + "." + s[len(s)-int(scale):]
+	}
+	if x.Sign() < 0 {
+		s = "-" + s
+	}
+	return s
+}
+
+func toFloat64(v parquet.Value, l *leaf) (float64, error) {
+	if l.logical == logicalDecimal {
+		x, err := decimalOf(v)
+		if err != nil {
+			return 0, err
+		}
+		f, _ := new(big.Float).SetInt(x).Float64()
+		return f / math.Pow10(int(l.scale)), nil
+	}
 	switch v.Kind() {
 	case parquet.Float:
-		return v.Float(), nil
+		return float64(v.Float()), nil
 	case parquet.Double:
-		return float32(v.Double()), nil
+		return v.Double(), nil
 	case parquet.Int32:
-		if unsigned {
-			return float32(v.Uint32()), nil
+		if l.unsigned {
+			return float64(v.Uint32()), nil
 		}
-		return float32(v.Int32()), nil
+		return float64(v.Int32()), nil
 	case parquet.Int64:
-		if unsigned {
-			return float32(v.Uint64()), nil
+		if l.unsigned {
+			return float64(v.Uint64()), nil
 		}
-		return float32(v.Int64()), nil
+		return float64(v.Int64()), nil
 	case parquet.Boolean:
 		if v.Boolean() {
 			return 1, nil
@@ -442,42 +509,40 @@ func toFloat32(v parquet.Value, unsigned bool) (float32, error) {
 	return 0, fmt.Errorf("value of type %v, want a number", v.Kind())
 }
 
-func toInt32(v parquet.Value, unsigned bool) (int32, error) {
+func toFloat32(v parquet.Value, l *leaf) (float32, error) {
+	if v.Kind() == parquet.Float && l.logical == logicalNone {
+		return v.Float(), nil // exact: no round trip through float64 needed
+	}
+	f, err := toFloat64(v, l)
+	return float32(f), err
+}
+
+func toInt32(v parquet.Value, l *leaf) (int32, error) {
 	var x int64
-	switch v.Kind() {
-	case parquet.Int32:
-		if unsigned {
-			x = int64(v.Uint32())
-		} else {
-			x = int64(v.Int32())
-		}
-	case parquet.Int64:
-		if unsigned {
-			u := v.Uint64()
-			if u > math.MaxInt32 {
-				return 0, fmt.Errorf("value %d out of int32 range", u)
-			}
-			x = int64(u)
-		} else {
-			x = v.Int64()
-		}
-	case parquet.Float, parquet.Double:
-		f := v.Double()
-		if v.Kind() == parquet.Float {
-			f = float64(v.Float())
-		}
-		if f != math.Trunc(f) || math.IsNaN(f) || math.Abs(f) > math.MaxInt32 {
-			return 0, fmt.Errorf("value %v is not an integer", f)
-		}
-		x = int64(f)
-	case parquet.ByteArray:
+	switch {
+	case v.Kind() == parquet.ByteArray && l.logical != logicalDecimal:
 		n, err := strconv.ParseInt(strings.TrimSpace(string(v.ByteArray())), 10, 32)
 		if err != nil {
 			return 0, fmt.Errorf("value %q is not an integer", v.ByteArray())
 		}
 		x = n
+	case l.logical == logicalNone && v.Kind() == parquet.Int64 && l.unsigned:
+		u := v.Uint64()
+		if u > math.MaxInt32 {
+			return 0, fmt.Errorf("value %d out of int32 range", u)
+		}
+		x = int64(u)
+	case l.logical == logicalNone && v.Kind() == parquet.Int64:
+		x = v.Int64()
 	default:
-		return 0, fmt.Errorf("value of type %v, want an integer", v.Kind())
+		f, err := toFloat64(v, l)
+		if err != nil {
+			return 0, fmt.Errorf("value of type %v, want an integer", v.Kind())
+		}
+		if f != math.Trunc(f) || math.IsNaN(f) || math.Abs(f) > math.MaxInt32 {
+			return 0, fmt.Errorf("value %v is not an int32", f)
+		}
+		x = int64(f)
 	}
 	if x < math.MinInt32 || x > math.MaxInt32 {
 		return 0, fmt.Errorf("value %d out of int32 range", x)
@@ -486,18 +551,36 @@ func toInt32(v parquet.Value, unsigned bool) (int32, error) {
 }
 
 // toText converts ids and strings; integers (e.g. numeric work ids) become
-// decimal text. With lenient, floats and booleans are accepted too.
-func toText(v parquet.Value, unsigned, lenient bool) (string, error) {
+// decimal text. With lenient, decimals, dates, timestamps, floats and
+// booleans are accepted too.
+func toText(v parquet.Value, l *leaf, lenient bool) (string, error) {
+	switch l.logical {
+	case logicalDecimal:
+		x, err := decimalOf(v)
+		if err != nil {
+			return "", err
+		}
+		return decimalText(x, l.scale), nil
+	case logicalDate:
+		if v.Kind() == parquet.Int32 {
+			return time.Unix(int64(v.Int32())*86400, 0).UTC().Format(time.DateOnly), nil
+		}
+	case logicalTimestamp:
+		if v.Kind() == parquet.Int64 && l.unit > 0 {
+			sec, frac := v.Int64()/int64(time.Second/l.unit), v.Int64()%int64(time.Second/l.unit)
+			return time.Unix(sec, frac*int64(l.unit)).UTC().Format(time.RFC3339Nano), nil
+		}
+	}
 	switch v.Kind() {
 	case parquet.ByteArray, parquet.FixedLenByteArray:
 		return string(v.ByteArray()), nil
 	case parquet.Int32:
-		if unsigned {
+		if l.unsigned {
 			return strconv.FormatUint(uint64(v.Uint32()), 10), nil
 		}
 		return strconv.FormatInt(int64(v.Int32()), 10), nil
 	case parquet.Int64:
-		if unsigned {
+		if l.unsigned {
 			return strconv.FormatUint(v.Uint64(), 10), nil
 		}
 		return strconv.FormatInt(v.Int64(), 10), nil
