@@ -153,7 +153,7 @@ func TestDuckDBWritesVindexReads(t *testing.T) {
 
 type duckRead struct {
 	Columns []struct{ Name, Type string } `json:"columns"`
-	KV      []struct{ Key, Value string }  `json:"kv"`
+	KV      []struct{ Key, Value string } `json:"kv"`
 	Rows    []struct {
 		SongID string   `json:"song_id"`
 		N      int      `json:"n"`
