@@ -56,7 +56,12 @@ type File struct {
 
 // OpenFile reads the footer of the Parquet file r (size bytes) named name
 // (name is only used in errors and in Song.File). It does not read rows.
-func OpenFile(name string, r io.ReaderAt, size int64) (*File, error) {
+func OpenFile(name string, r io.ReaderAt, size int64) (f *File, err error) {
+	defer func() {
+		if p := recover(); p != nil { // parquet-go panics on some corrupt footers
+			f, err = nil, fmt.Errorf("schema: %s: %w: %v", name, ErrBadFile, p)
+		}
+	}()
 	pf, err := parquet.OpenFile(r, size,
 		parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true),
 		parquet.OptimisticRead(true), parquet.ReadBufferSize(1<<20))
@@ -285,6 +290,18 @@ func (f *File) rows(rg int, vector string, row func(*record, error) bool, fail f
 		fail(err)
 		return
 	}
+	// parquet-go panics on some corrupt pages: a corrupt row group is a
+	// failed row group, not a crashed worker. A panic in the caller's row
+	// function is re-raised.
+	inRow := false
+	defer func() {
+		if p := recover(); p != nil {
+			if inRow {
+				panic(p)
+			}
+			fail(fmt.Errorf("schema: %s: row group %d: %w: %v", f.name, rg, ErrBadFile, p))
+		}
+	}()
 	first := int64(0)
 	for _, g := range groups[:rg] {
 		first += g.NumRows()
@@ -302,9 +319,11 @@ func (f *File) rows(rg int, vector string, row func(*record, error) bool, fail f
 			if derr != nil {
 				rowErr = &RowError{File: f.name, Row: index, SongID: r.songID, Column: col, Err: derr}
 			}
+			inRow = true
 			if !row(&r, rowErr) {
 				return
 			}
+			inRow = false
 			index++
 		}
 		if errors.Is(err, io.EOF) {
