@@ -56,8 +56,16 @@
 // implicit-im2col float32 GEMM (no im2col buffer: B panels are packed
 // straight from the layer input) with an AVX-512 or AVX2+FMA micro-kernel
 // chosen once at init from the CPU, or a portable Go kernel; all three are
-// tested against the goldens. Summation order differs from PyTorch's, hence
-// the tolerance.
+// tested against the goldens. conv1, 81% of the direct cost, is computed in
+// the pitch-DFT domain (conv1.go): 7 frequency bins turn the 12×12 circular
+// correlation into 3960 instead of 25,920 MACs per output, plus a 12×12
+// inverse DFT, all as GEMMs. The direct form is kept and tested too.
+// Summation order differs from PyTorch's, hence the tolerance.
+//
+// Pitch-roll invariance is exact, bit for bit: Embed reads the input at a
+// canonical rotation of its 12 pitch rows (the smallest by row sums, then
+// element-wise), which leaves the embedding unchanged mathematically and
+// makes every roll of a song run the identical computation.
 //
 // Weights is immutable and safe to share across goroutines. A Net is not safe
 // for concurrent use: make one per goroutine (Weights.NewNet). A Net's
@@ -79,6 +87,9 @@
 //   - Softmax/autopool, mean pooling, lin1 and the BatchNorm scale
 //     1/sqrt(running_var+1e-5) accumulate in float64 and round to float32;
 //     PyTorch works in float32. The difference is far below the tolerance.
+//   - conv1 runs in the pitch-DFT domain on the input read at its canonical
+//     pitch rotation: the same function, rounded differently (≤ 1e-5 from
+//     the direct form on the goldens).
 //   - Key order of the state_dict is not checked (loading is strict on the
 //     key set, as load_state_dict(strict=True) is).
 package model

@@ -12,7 +12,8 @@ import (
 type Net struct {
 	w *Weights
 
-	x []float32 // input, pitch-major [12][tx]
+	x   []float32 // input, pitch-major [12][tx]
+	rot int       // canonical pitch rotation of x: row p is read as row (p+rot) mod 12
 	// Layer outputs ping-pong between two buffers: even holds conv1
 	// (max-pooled over pitch), conv3 and conv5 ([c][T] each), odd holds
 	// conv2 and conv4. About 3 KB per model frame in all.
@@ -21,17 +22,22 @@ type Net struct {
 	boff      []int     // implicit im2col row offsets (K ≤ 2160)
 	tile      []float32 // GEMM accumulators (gemmScratch)
 	bpack     []float32 // packed B panels (gemmScratch)
+	xs        []float32 // pitch-DFT of x, [14][tx] (spectral conv1)
+	cbuf      []float32 // spectral conv1 products, [12][256][specCols]
+	ybuf      []float32 // [12][specGroup·specCols]
 }
 
 // NewNet returns a Net embedding with w.
 func (w *Weights) NewNet() *Net {
-	tile, bpack := gemmScratch(w.variant.conv5Channels())
+	tile, bpack := gemmScratch(max(w.variant.conv5Channels(), 2*channels))
 	return &Net{
 		w:       w,
 		summary: make([]float32, channels),
 		boff:    make([]int, k1Len),
 		tile:    make([]float32, tile),
 		bpack:   make([]float32, bpack),
+		cbuf:    make([]float32, specBlocks*channels*specCols),
+		ybuf:    make([]float32, PitchClasses*specGroup*specCols),
 	}
 }
 
@@ -96,8 +102,51 @@ func (n *Net) Embed(dst, crema []float32, hop int) error {
 	for p := 0; p < PitchClasses; p++ {
 		clear(x[p*tx+tm : p*tx+tx])
 	}
+	n.rot = canonicalRotation(x, tx)
 	n.forward(dst, tx)
 	return nil
+}
+
+// canonicalRotation returns the rotation s of the 12 pitch rows of x
+// ([12][tx]) that makes the sequence of rows (p+s) mod 12, p = 0..11, the
+// smallest: compared by row sums, then, on a tie, element by element. The
+// network is invariant to rotating the pitch classes, so reading x rotated
+// by s does not change the embedding mathematically; it makes the
+// computation identical, bit for bit, for every roll of the same song (the
+// pitch-spectral conv1 alone would round differently per roll).
+func canonicalRotation(x []float32, tx int) int {
+	var sums [PitchClasses]float64
+	for p := range sums {
+		var s float64
+		for _, v := range x[p*tx : (p+1)*tx] {
+			s += float64(v)
+		}
+		sums[p] = s
+	}
+	less := func(a, b int) bool {
+		for i := 0; i < PitchClasses; i++ {
+			if sa, sb := sums[(i+a)%PitchClasses], sums[(i+b)%PitchClasses]; sa != sb {
+				return sa < sb
+			}
+		}
+		for i := 0; i < PitchClasses; i++ {
+			ra := x[(i+a)%PitchClasses*tx:][:tx]
+			rb := x[(i+b)%PitchClasses*tx:][:tx]
+			for t := range ra {
+				if ra[t] != rb[t] {
+					return ra[t] < rb[t]
+				}
+			}
+		}
+		return false
+	}
+	best := 0
+	for s := 1; s < PitchClasses; s++ {
+		if less(s, best) {
+			best = s
+		}
+	}
+	return best
 }
 
 func grow(s []float32, n int) []float32 {
@@ -120,20 +169,11 @@ func (n *Net) forward(dst []float32, tx int) {
 	n.odd = grow(n.odd, channels*t2)
 	a1, a2, a3, a4, a5 := n.even[:channels*t1], n.odd[:channels*t2], n.even[:channels*t3], n.odd[:channels*t4], n.even[:c5*t5]
 
-	// conv1 + PReLU + max over the 12 pitch positions. The reference's
-	// 23-row input makes position j see pitch rows (j+r) mod 12.
-	for j := 0; j < PitchClasses; j++ {
-		for r := 0; r < PitchClasses; r++ {
-			base := ((j + r) % PitchClasses) * tx
-			for k := 0; k < k1; k++ {
-				n.boff[r*k1+k] = base + k
-			}
-		}
-		mode := maxPReLU
-		if j == 0 {
-			mode = storePReLU
-		}
-		convGEMM(a1, t1, w.conv1, channels, k1Len, w.bias[0], w.slopes[0], n.x, n.boff, t1, mode, n.tile, n.bpack)
+	// conv1 + PReLU + max over the 12 pitch positions (conv1.go).
+	if w.spec != nil {
+		n.conv1Spectral(a1, tx, t1)
+	} else {
+		n.conv1Direct(a1, tx, t1)
 	}
 	n.conv(a2, t2, w.conv2, channels, w.bias[1], w.slopes[1], a1, t1, 1)
 	n.conv(a3, t3, w.conv3, channels, w.bias[2], w.slopes[2], a2, t2, dil3)

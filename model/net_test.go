@@ -376,3 +376,61 @@ func TestConcurrentNets(t *testing.T) {
 		}
 	}
 }
+
+// The direct conv1 (the reference's computation, 12 GEMMs over the implicit
+// 23-row input) matches PyTorch too, and the pitch-spectral default.
+func TestConv1DirectParity(t *testing.T) {
+	m := readManifest(t)
+	w := goldenWeights(t, m, "sum4-fa3-d256-zip")
+	wd := *w
+	wd.spec = nil
+	spectral, direct := w.NewNet(), wd.NewNet()
+	for _, c := range m.Cases {
+		if c.Checkpoint != "sum4-fa3-d256-zip" {
+			continue
+		}
+		in := m.Inputs[c.Input]
+		x := readF32(t, in.File)
+		want := readF32(t, c.File)
+		gd := make([]float32, direct.Dim())
+		gs := make([]float32, direct.Dim())
+		if err := direct.Embed(gd, x, in.Hop); err != nil {
+			t.Fatal(err)
+		}
+		if err := spectral.Embed(gs, x, in.Hop); err != nil {
+			t.Fatal(err)
+		}
+		for i := range want {
+			if d := math.Abs(float64(gd[i] - want[i])); !(d <= c.Tol) {
+				t.Fatalf("%s: direct conv1: dim %d |Δ| = %g", c.Name, i, d)
+			}
+			if d := math.Abs(float64(gd[i] - gs[i])); !(d <= 1e-5) {
+				t.Fatalf("%s: direct vs spectral conv1: dim %d |Δ| = %g", c.Name, i, d)
+			}
+		}
+	}
+}
+
+func TestCanonicalRotation(t *testing.T) {
+	const tx = 5
+	x := make([]float32, 12*tx)
+	// All rows equal: every rotation is the same input; 0 is chosen.
+	if s := canonicalRotation(x, tx); s != 0 {
+		t.Errorf("constant input: rotation %d, want 0", s)
+	}
+	// Equal row sums, different rows: the element-wise tie-break decides,
+	// and it follows the roll.
+	for p := 0; p < 12; p++ {
+		x[p*tx+p%tx] = 1
+	}
+	s0 := canonicalRotation(x, tx)
+	for roll := 1; roll < 12; roll++ {
+		y := make([]float32, len(x))
+		for p := 0; p < 12; p++ {
+			copy(y[(p+roll)%12*tx:][:tx], x[p*tx:][:tx])
+		}
+		if s := canonicalRotation(y, tx); (s-roll-s0)%12 != 0 {
+			t.Errorf("roll %d: rotation %d, want %d", roll, s, (s0+roll)%12)
+		}
+	}
+}
