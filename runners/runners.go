@@ -35,7 +35,8 @@ var globals sync.RWMutex
 // the transforms package's counters bump (see Progress for what it can and
 // cannot see), and at the end the counter summary (Result.Summary).
 //
-// Run returns the result even when the job failed, if the runner gave one.
+// When the job fails Run returns the error and, if the runner gave one, the
+// result (its counters may say how far the job got); otherwise nil.
 // A Dataflow dry run returns a Result with no counters and JobID "dry-run".
 // Concurrent flink and dataflow runs in one process are serialised.
 func Run(ctx context.Context, p *beam.Pipeline, o Options) (*Result, error) {
@@ -57,6 +58,9 @@ func Run(ctx context.Context, p *beam.Pipeline, o Options) (*Result, error) {
 		fmt.Fprint(o.Progress, r.Summary())
 	}
 	if err != nil {
+		if res == nil {
+			r = nil
+		}
 		return r, fmt.Errorf("runners: %s: %w", o.runner(), err)
 	}
 	return r, nil
