@@ -169,20 +169,47 @@ func (n *Net) conv1Spectral(a1 []float32, tx, t1 int) {
 				cb[c0*specCols:], n.boff[:specBlocks], specGroup*specCols, storePReLU, n.tile, n.bpack)
 			for c := c0; c < c0+specGroup; c++ {
 				out := a1[c*t1+t0 : c*t1+t0+nb]
-				b := bias[c]
-				for j := 0; j < PitchClasses; j++ {
-					row := y[j*specGroup*specCols+(c-c0)*specCols:][:nb]
-					for t, v := range row {
-						v += b
-						if v < 0 {
-							v *= slope
-						}
-						if j == 0 || v > out[t] {
-							out[t] = v
-						}
-					}
+				preluMaxRows(out, n.lo[:nb], y[(c-c0)*specCols:], specGroup*specCols, bias[c], slope)
+			}
+		}
+	}
+}
+
+// preluMaxRows sets out[t] = max_j prelu(y[j·stride+t] + b) over the 12 rows
+// j, computed as prelu(max_j y + b) when the slope a ≥ 0 (PReLU is then
+// non-decreasing, and so is rounding x+b) and as the larger of prelu(max+b)
+// and prelu(min+b) when a < 0 (PReLU is then convex, so its maximum over a
+// set is at an end). Both are exactly the reference's max of PReLUs. lo is
+// scratch of len(out).
+func preluMaxRows(out, lo, y []float32, stride int, b, a float32) {
+	n := len(out)
+	copy(out, y[:n])
+	copy(lo, y[:n])
+	for j := 1; j < PitchClasses; j++ {
+		row := y[j*stride:][:n]
+		for t, v := range row {
+			if v > out[t] {
+				out[t] = v
+			}
+		}
+		if a < 0 {
+			for t, v := range row {
+				if v < lo[t] {
+					lo[t] = v
 				}
 			}
 		}
+	}
+	for t, v := range out {
+		v += b
+		if v < 0 {
+			v *= a
+		}
+		if a < 0 {
+			if w := (lo[t] + b) * a; w > v && lo[t]+b < 0 {
+				v = w
+			}
+		}
+		out[t] = v
 	}
 }

@@ -25,6 +25,7 @@ type Net struct {
 	xs        []float32 // pitch-DFT of x, [14][tx] (spectral conv1)
 	cbuf      []float32 // spectral conv1 products, [12][256][specCols]
 	ybuf      []float32 // [12][specGroup·specCols]
+	lo        []float32 // [specCols]
 }
 
 // NewNet returns a Net embedding with w.
@@ -38,6 +39,7 @@ func (w *Weights) NewNet() *Net {
 		bpack:   make([]float32, bpack),
 		cbuf:    make([]float32, specBlocks*channels*specCols),
 		ybuf:    make([]float32, PitchClasses*specGroup*specCols),
+		lo:      make([]float32, specCols),
 	}
 }
 

@@ -434,3 +434,33 @@ func TestCanonicalRotation(t *testing.T) {
 		}
 	}
 }
+
+// preluMaxRows equals the reference's max over rows of PReLU, bit for bit,
+// for slopes of either sign (the goldens' conv1 slope is positive).
+func TestPreluMaxRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	const n, stride = 37, 41
+	y := make([]float32, 12*stride)
+	for i := range y {
+		y[i] = float32(r.NormFloat64())
+	}
+	out, lo := make([]float32, n), make([]float32, n)
+	for _, a := range []float32{0.23, 0, -0.11, -1.7, 1.5} {
+		for _, b := range []float32{0, 0.3, -0.4} {
+			preluMaxRows(out, lo, y, stride, b, a)
+			for tt := 0; tt < n; tt++ {
+				want := float32(math.Inf(-1))
+				for j := 0; j < 12; j++ {
+					v := y[j*stride+tt] + b
+					if v < 0 {
+						v *= a
+					}
+					want = max(want, v)
+				}
+				if out[tt] != want {
+					t.Fatalf("a=%v b=%v t=%d: %v, want %v", a, b, tt, out[tt], want)
+				}
+			}
+		}
+	}
+}
