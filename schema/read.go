@@ -98,12 +98,56 @@ func (f *File) SchemaVersion() string {
 // Songs are not validated: call ValidateSong.
 func (f *File) Songs(rg int) iter.Seq2[Song, error] {
 	return func(yield func(Song, error) bool) {
+		if rg >= 0 && rg < f.NumRowGroups() && parquet.EqualNodes(f.pf.Schema(), songSchema) {
+			f.typedSongs(rg, yield) // a file vindex wrote: the typed reader is ~3× faster
+			return
+		}
 		f.rows(rg, "crema", func(r *record, rowErr error) bool {
 			s := Song{SongID: r.songID, WorkID: r.workID, Hop: r.hop, Crema: r.vec,
 				Title: r.title, Artist: r.artist, Year: r.year, Instrumental: r.instrumental,
 				DurationS: r.durationS, Extra: r.extra, File: f.name}
 			return yield(s, rowErr)
 		}, func(err error) { yield(Song{File: f.name}, err) })
+	}
+}
+
+var songSchema = parquet.SchemaOf(new(Song))
+
+// typedSongs reads a row group whose schema is exactly Song's.
+func (f *File) typedSongs(rg int, yield func(Song, error) bool) {
+	inRow := false
+	defer func() {
+		if p := recover(); p != nil {
+			if inRow {
+				panic(p)
+			}
+			yield(Song{File: f.name}, fmt.Errorf("schema: %s: row group %d: %w: %v", f.name, rg, ErrBadFile, p))
+		}
+	}()
+	r := parquet.NewGenericRowGroupReader[Song](f.pf.RowGroups()[rg])
+	defer r.Close()
+	buf := make([]Song, 8)
+	for {
+		clear(buf)
+		n, err := r.Read(buf)
+		for i := range buf[:n] {
+			buf[i].File = f.name
+			if len(buf[i].Extra) == 0 {
+				buf[i].Extra = nil
+			}
+			inRow = true
+			if !yield(buf[i], nil) {
+				return
+			}
+			inRow = false
+		}
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			yield(Song{File: f.name}, fmt.Errorf("schema: %s: row group %d: %w: %v", f.name, rg, ErrBadFile, err))
+			return
+		}
 	}
 }
 
