@@ -1,0 +1,71 @@
+package main
+
+import (
+	"flag"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/vindex/vindex/runners"
+)
+
+// runnerFlags are the flags every pipeline command takes to choose and
+// configure its Beam runner.
+type runnerFlags struct {
+	runner, endpoint, envType, envConfig          string
+	project, region, staging, temp, image, binary string
+	numWorkers, maxWorkers                        int
+	machineType, jobName                          string
+	dryRun, quiet                                 bool
+}
+
+func addRunnerFlags(fs *flag.FlagSet) *runnerFlags {
+	r := &runnerFlags{}
+	fs.StringVar(&r.runner, "runner", "prism", "Beam runner: prism (embedded, default), direct, flink or dataflow")
+	fs.StringVar(&r.endpoint, "endpoint", "", "flink: job server address, e.g. localhost:8099")
+	fs.StringVar(&r.envType, "environment_type", "", "flink: LOOPBACK (local job server, default), DOCKER or EXTERNAL (cluster)")
+	fs.StringVar(&r.envConfig, "environment_config", "", "flink: the SDK container image (DOCKER) or worker pool address (EXTERNAL)")
+	fs.StringVar(&r.project, "project", "", "dataflow: Google Cloud project")
+	fs.StringVar(&r.region, "region", "", "dataflow: region, e.g. europe-west1")
+	fs.StringVar(&r.staging, "staging_location", "", "dataflow: gs:// folder for staged binaries")
+	fs.StringVar(&r.temp, "temp_location", "", "dataflow: gs:// folder for temporary files")
+	fs.StringVar(&r.image, "worker_image", "", "dataflow/flink: SDK container image for workers")
+	fs.StringVar(&r.binary, "worker_binary", "", "dataflow/flink: a prebuilt linux/amd64 vindex binary for workers (else cross-compiled)")
+	fs.IntVar(&r.numWorkers, "num_workers", 0, "dataflow: initial number of workers")
+	fs.IntVar(&r.maxWorkers, "max_num_workers", 0, "dataflow: maximum number of workers")
+	fs.StringVar(&r.machineType, "worker_machine_type", "", "dataflow: worker machine type")
+	fs.StringVar(&r.jobName, "job_name", "", "job name on flink/dataflow")
+	fs.BoolVar(&r.dryRun, "dry_run", false, "dataflow: build and print the job without submitting it")
+	fs.BoolVar(&r.quiet, "quiet", false, "no progress lines on stderr")
+	return r
+}
+
+func (r *runnerFlags) options(stderr io.Writer, expected int64) runners.Options {
+	o := runners.Options{
+		Runner:            r.runner,
+		Endpoint:          r.endpoint,
+		EnvironmentType:   r.envType,
+		EnvironmentConfig: r.envConfig,
+		Project:           r.project,
+		Region:            r.region,
+		StagingLocation:   r.staging,
+		TempLocation:      r.temp,
+		WorkerImage:       r.image,
+		WorkerBinary:      r.binary,
+		NumWorkers:        r.numWorkers,
+		MaxNumWorkers:     r.maxWorkers,
+		WorkerMachineType: r.machineType,
+		DryRun:            r.dryRun,
+		JobName:           r.jobName,
+		Expected:          expected,
+	}
+	if !r.quiet {
+		o.Progress = stderr
+	}
+	return o
+}
+
+// commandLine is the command as typed, recorded in output manifests.
+func commandLine() string {
+	return strings.Join(append([]string{"vindex"}, os.Args[1:]...), " ")
+}

@@ -1,0 +1,195 @@
+package transforms
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/gcs"   // gs:// weights on Dataflow
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/local" // local paths
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+
+	"github.com/vindex/vindex/model"
+	"github.com/vindex/vindex/schema"
+)
+
+func init() {
+	register.DoFn4x1[context.Context, schema.Song, func(schema.Embedding), func(schema.Reject), error](&embedFn{})
+	register.Emitter1[schema.Embedding]()
+	register.Emitter1[schema.Reject]()
+}
+
+// EmbedConfig says which network Embed applies.
+type EmbedConfig struct {
+	// Weights is the checkpoint's path or URI (a PyTorch .pt file in the zip or
+	// legacy format, or safetensors), read through Beam's filesystem layer.
+	Weights string
+	// Model configures the variants a checkpoint's shapes cannot tell apart
+	// and the opt-in padding of short songs.
+	Model model.Config
+}
+
+// StageEmbed names the embed stage in rejects.
+const StageEmbed = "embed"
+
+// Embed applies the MOVE network to each song of a PCollection<schema.Song>
+// and returns a PCollection<schema.Embedding> and a PCollection<schema.Reject>
+// of the songs the network refused (invalid features, too short, bad hop).
+//
+// Embed is a plain ParDo: placed right after ReadSongs it fuses with the
+// reader, so features never cross a stage boundary. The checkpoint is loaded
+// once per worker process (a cache keyed by URI and config) and each DoFn
+// instance owns its network's scratch buffers.
+func Embed(s beam.Scope, cfg EmbedConfig, songs beam.PCollection) (embs, rejects beam.PCollection) {
+	s = s.Scope("transforms.Embed")
+	fn := &embedFn{Weights: cfg.Weights, SumMethod: -1, FinalActivation: -1, PadShort: cfg.Model.PadShort}
+	if cfg.Model.SumMethod != nil {
+		fn.SumMethod = *cfg.Model.SumMethod
+	}
+	if cfg.Model.FinalActivation != nil {
+		fn.FinalActivation = *cfg.Model.FinalActivation
+	}
+	return beam.ParDo2(s, fn, songs)
+}
+
+type embedFn struct {
+	Weights         string
+	SumMethod       int // -1: inferred from the checkpoint
+	FinalActivation int // -1: inferred from the checkpoint
+	PadShort        bool
+
+	w   *model.Weights
+	net *model.Net
+}
+
+func (f *embedFn) config() model.Config {
+	cfg := model.Config{PadShort: f.PadShort}
+	if f.SumMethod >= 0 {
+		cfg.SumMethod = model.Int(f.SumMethod)
+	}
+	if f.FinalActivation >= 0 {
+		cfg.FinalActivation = model.Int(f.FinalActivation)
+	}
+	return cfg
+}
+
+func (f *embedFn) Setup(ctx context.Context) error {
+	w, err := loadWeights(ctx, f.Weights, f.config())
+	if err != nil {
+		return err
+	}
+	f.w = w
+	f.net = w.NewNet()
+	return nil
+}
+
+func (f *embedFn) ProcessElement(ctx context.Context, song schema.Song, emit func(schema.Embedding), reject func(schema.Reject)) error {
+	refuse := func(reason string) {
+		CountRejected(ctx, 1)
+		reject(schema.Reject{SongID: song.SongID, File: song.File, Stage: StageEmbed, Reason: reason})
+	}
+	if err := schema.ValidateSong(&song); err != nil {
+		refuse(err.Error())
+		return nil
+	}
+	hop := int(song.EffectiveHop())
+	dst := make([]float32, f.net.Dim())
+	if err := f.net.Embed(dst, song.Crema, hop); err != nil {
+		// model.ErrTooShort, a hop the network cannot use, ...: a reject,
+		// never a failed catalog.
+		refuse(err.Error())
+		return nil
+	}
+	CountEmbedded(ctx, 1)
+	emit(EmbeddingOf(&song, dst, f.w.ID(), Preprocessing(hop, f.PadShort)))
+	return nil
+}
+
+// Preprocessing describes, for content hashes, how a song at hop is turned
+// into the network's input.
+func Preprocessing(hop int, padShort bool) string {
+	p := "none"
+	if hop != schema.ModelHop && hop > 0 {
+		p = fmt.Sprintf("decimate[::%d]", schema.ModelHop/hop)
+	}
+	if padShort {
+		p += "+padshort"
+	}
+	return p
+}
+
+// EmbeddingOf builds the embedding row of song: the vector, the model id, the
+// content hash, and the song's metadata carried over.
+func EmbeddingOf(song *schema.Song, vec []float32, modelID, preprocessing string) schema.Embedding {
+	e := schema.Embedding{Embedding: vec, Model: modelID, ContentHash: schema.ContentHash(song, preprocessing, modelID)}
+	e.CarryMetadata(song)
+	return e
+}
+
+// weightsCache holds the immutable weights a process has loaded, keyed by URI
+// and config, so a worker loads a checkpoint once however many DoFn instances
+// it runs. This is the one piece of package-level mutable state vindex has
+// (ARCHITECTURE.md).
+var weightsCache = struct {
+	sync.Mutex
+	m map[string]*model.Weights
+}{m: map[string]*model.Weights{}}
+
+// LoadWeights returns the weights of the checkpoint at uri (a local path or
+// a URI of a registered Beam filesystem), as the Embed transform loads them:
+// from the process's cache, or by reading and checking the checkpoint.
+func LoadWeights(ctx context.Context, uri string, cfg model.Config) (*model.Weights, error) {
+	return loadWeights(ctx, uri, cfg)
+}
+
+func loadWeights(ctx context.Context, uri string, cfg model.Config) (*model.Weights, error) {
+	key := fmt.Sprintf("%s|%s|%s|%t", uri, optInt(cfg.SumMethod), optInt(cfg.FinalActivation), cfg.PadShort)
+	weightsCache.Lock()
+	defer weightsCache.Unlock()
+	if w, ok := weightsCache.m[key]; ok {
+		return w, nil
+	}
+	b, err := readURI(ctx, uri)
+	if err != nil {
+		return nil, err
+	}
+	sd, err := model.ReadCheckpoint(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		return nil, fmt.Errorf("transforms: weights %s: %w", uri, err)
+	}
+	w, err := model.NewWeights(sd, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("transforms: weights %s: %w", uri, err)
+	}
+	weightsCache.m[key] = w
+	return w, nil
+}
+
+func optInt(p *int) string {
+	if p == nil {
+		return "auto"
+	}
+	return fmt.Sprint(*p)
+}
+
+func readURI(ctx context.Context, uri string) ([]byte, error) {
+	fs, err := filesystem.New(ctx, uri)
+	if err != nil {
+		return nil, fmt.Errorf("transforms: %s: %w", uri, err)
+	}
+	defer fs.Close()
+	r, err := fs.OpenRead(ctx, uri)
+	if err != nil {
+		return nil, fmt.Errorf("transforms: opening %s: %w", uri, err)
+	}
+	defer r.Close()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("transforms: reading %s: %w", uri, err)
+	}
+	return b, nil
+}
