@@ -1,0 +1,67 @@
+// Command gofit times vindex's PCA fit (reduce.Moments + reduce.FitPCA) on a
+// raw little-endian float32 matrix, for bench/pca/bench.py. It prints one
+// JSON line: the seconds spent accumulating moments, in the eigendecomposition
+// and in total, and the explained variance ratios.
+package main
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"time"
+
+	"github.com/vindex/vindex/model/reduce"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "gofit:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	in := flag.String("in", "", "raw float32 little-endian matrix, row-major")
+	n := flag.Int("n", 0, "rows")
+	d := flag.Int("d", 0, "columns")
+	k := flag.Int("k", 0, "components")
+	flag.Parse()
+	if *in == "" || *n < 2 || *d < 1 || *k < 1 || *k > *d {
+		return errors.New("need --in, --n ≥ 2, --d ≥ 1 and 1 ≤ --k ≤ d")
+	}
+	b, err := os.ReadFile(*in)
+	if err != nil {
+		return err
+	}
+	if len(b) != 4**n**d {
+		return fmt.Errorf("%s has %d bytes, want %d", *in, len(b), 4**n**d)
+	}
+	x := make([]float32, *n**d)
+	for i := range x {
+		x[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	t0 := time.Now()
+	var m reduce.Moments
+	for i := range *n {
+		if err := m.Add(x[i**d : (i+1)**d]); err != nil {
+			return err
+		}
+	}
+	m.Flush()
+	t1 := time.Now()
+	r, err := reduce.FitPCA(&m, reduce.PCAConfig{K: *k})
+	if err != nil {
+		return err
+	}
+	t2 := time.Now()
+	return json.NewEncoder(os.Stdout).Encode(map[string]any{
+		"moments_s": t1.Sub(t0).Seconds(),
+		"eigen_s":   t2.Sub(t1).Seconds(),
+		"total_s":   t2.Sub(t0).Seconds(),
+		"evr":       r.Info().ExplainedVarianceRatio,
+	})
+}
