@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parquet-go/parquet-go"
+
 	"github.com/vindex/vindex/schema"
 )
 
@@ -267,5 +269,24 @@ func TestComparisonTable(t *testing.T) {
 		"| move-sum4-fa3 | 0.500 / 10.0 | – | – |\n| move-sum4-fa3 + pca | – | 0.400 / 10.0 | 0.300 / 10.0 |\n"
 	if got != want {
 		t.Errorf("ComparisonTable:\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestWriteQueries(t *testing.T) {
+	rep, err := Evaluate(clustered(t), Config{GroupBy: []string{"year"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := t.TempDir() + "/" + QueriesFile
+	if err := WriteQueries(path, rep.Queries, []string{"year"}); err != nil {
+		t.Fatal(err)
+	}
+	back, err := parquet.ReadFile[QueryResult](path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back) != len(rep.Queries) || back[5].SongID != rep.Queries[5].SongID || back[5].AP != rep.Queries[5].AP ||
+		back[5].Groups[0] != rep.Queries[5].Groups[0] {
+		t.Errorf("queries.parquet round trip: %+v vs %+v", back[5], rep.Queries[5])
 	}
 }

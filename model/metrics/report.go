@@ -6,9 +6,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/vindex/vindex/schema"
 )
 
 // WriteJSON writes the report as indented JSON.
@@ -211,4 +214,31 @@ func ComparisonTable(reports []*Report) string {
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+// QuerySchemaVersion is the schema version of the per-query Parquet rows.
+const QuerySchemaVersion = "vindex.query/v1"
+
+// QueriesFile is the per-query drill-down file written next to the report.
+const QueriesFile = "queries.parquet"
+
+// WriteQueries writes the per-query results (QueryResult rows: song_id,
+// work_id, versions, first_rank, ap, top10, groups) as a Parquet file at the
+// local path, atomically.
+func WriteQueries(path string, results []QueryResult, groupBy []string) error {
+	meta := map[string]string{"vindex.group_by": strings.Join(groupBy, ",")}
+	w, err := schema.CreateFile(path, reflect.TypeFor[QueryResult](), QuerySchemaVersion, schema.WriterOptions{Metadata: meta})
+	if err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	for i := range results {
+		if err := w.Write(&results[i]); err != nil {
+			w.Abort()
+			return fmt.Errorf("metrics: %s: %w", path, err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("metrics: %s: %w", path, err)
+	}
+	return nil
 }
