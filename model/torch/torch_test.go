@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -365,12 +366,15 @@ func TestHandcraftedLegacy(t *testing.T) {
 }
 
 // seedFiles are the fuzz seeds: every fixture here plus the network's real
-// MOVE checkpoints (two of them; they are megabytes each).
+// MOVE checkpoints (two of them). Those are megabytes each, which stalls the
+// mutator (0 execs/s measured), so they seed only plain `go test` runs, not
+// -fuzz sessions.
 func seedFiles(t testing.TB) [][]byte {
 	names, _ := filepath.Glob("testdata/*.pt")
+	fuzzing := flag.Lookup("test.fuzz") != nil && flag.Lookup("test.fuzz").Value.String() != ""
 	for _, n := range []string{"ckpt_sum0-fa0-d128-f16zip.pt", "ckpt_sum1-fa1-d256-f16legacy.pt"} {
 		p := filepath.Join("..", "testdata", "parity", n)
-		if _, err := os.Stat(p); err == nil {
+		if _, err := os.Stat(p); err == nil && !fuzzing {
 			names = append(names, p)
 		}
 	}
