@@ -536,6 +536,23 @@ func (c *converter) tensor(tr *tensorRef) (*statedict.Tensor, error) {
 		t.Shape[i] = int(n)
 	}
 	idx := stridedIndices(tr.offset, tr.shape, tr.stride, numel)
+	if idx.contiguous() {
+		// the common case: one linear run of the storage (empty tensors may
+		// carry any offset)
+		var run []byte
+		if numel > 0 {
+			run = data[tr.offset*st.dt.size : (tr.offset+numel)*st.dt.size]
+		}
+		if st.dt.float {
+			t.Data = make([]float32, numel)
+			decodeFloatRun(t.Data, run, st.dt.name)
+		} else {
+			t.Ints = make([]int64, numel)
+			decodeInts(t.Ints, run, st.dt.name, stridedIndices(0, []int64{numel}, []int64{1}, numel))
+		}
+		tr.out = t
+		return t, nil
+	}
 	if st.dt.float {
 		t.Data = make([]float32, numel)
 		decodeFloats(t.Data, data, st.dt.name, idx)
@@ -558,20 +575,23 @@ func stridedIndices(offset int64, shape, stride []int64, numel int64) indexIter 
 	return indexIter{offset, shape, stride, numel}
 }
 
+// contiguous reports whether the view is one row-major run of the storage.
+func (it indexIter) contiguous() bool {
+	want := int64(1)
+	for d := len(it.shape) - 1; d >= 0; d-- {
+		if it.shape[d] != 1 && it.stride[d] != want {
+			return false
+		}
+		want *= it.shape[d]
+	}
+	return true
+}
+
 func (it indexIter) each(f func(i int, src int64)) {
 	if it.numel == 0 {
 		return
 	}
-	// contiguous fast path
-	contig, want := true, int64(1)
-	for d := len(it.shape) - 1; d >= 0; d-- {
-		if it.shape[d] != 1 && it.stride[d] != want {
-			contig = false
-			break
-		}
-		want *= it.shape[d]
-	}
-	if contig {
+	if it.contiguous() {
 		for i := int64(0); i < it.numel; i++ {
 			f(int(i), it.offset+i)
 		}
@@ -590,6 +610,35 @@ func (it indexIter) each(f func(i int, src int64)) {
 			src -= pos[d] * it.stride[d]
 			pos[d] = 0
 		}
+	}
+}
+
+// decodeFloatRun decodes len(dst) consecutive elements.
+func decodeFloatRun(dst []float32, b []byte, dt string) {
+	le := binary.LittleEndian
+	switch dt {
+	case "F32":
+		b = b[:4*len(dst)]
+		for i := range dst {
+			dst[i] = math.Float32frombits(le.Uint32(b[4*i:]))
+		}
+	case "F64":
+		b = b[:8*len(dst)]
+		for i := range dst {
+			dst[i] = float32(math.Float64frombits(le.Uint64(b[8*i:])))
+		}
+	case "F16":
+		b = b[:2*len(dst)]
+		for i := range dst {
+			dst[i] = statedict.Float16ToFloat32(le.Uint16(b[2*i:]))
+		}
+	case "BF16":
+		b = b[:2*len(dst)]
+		for i := range dst {
+			dst[i] = statedict.BFloat16ToFloat32(le.Uint16(b[2*i:]))
+		}
+	default:
+		panic("torch: decodeFloatRun of " + dt)
 	}
 }
 

@@ -342,6 +342,11 @@ func TestHandcraftedLegacy(t *testing.T) {
 	if w := d.Tensors["w"]; !reflect.DeepEqual(w.Data, []float32{1, 2, 3}) {
 		t.Fatalf("got %v", w.Data)
 	}
+	// an empty view may carry any offset (found by TestCorruptedBytes)
+	empty := legacyFile(stateDictPickle(3, 100, []int64{0}, []int64{1}), []string{"0"}, floatStorage(3, 1, 2, 3))
+	if d, err := Load(bytes.NewReader(empty), int64(len(empty))); err != nil || d.Tensors["w"].Numel() != 0 {
+		t.Errorf("empty view: %v", err)
+	}
 	for _, tc := range []struct {
 		name string
 		file []byte
