@@ -440,17 +440,23 @@ func TestLoadMOVECheckpoints(t *testing.T) {
 	}
 }
 
+// BenchmarkLoadMOVE loads the network's full-size d=256 checkpoints (9 MB);
+// bench/checkpoint/bench.sh compares it with torch.load.
 func BenchmarkLoadMOVE(b *testing.B) {
-	const name = "../testdata/parity/ckpt_sum4-fa3-d256-zip.pt"
-	buf, err := os.ReadFile(name)
-	if err != nil {
-		b.Skip("no MOVE checkpoint: ", err)
-	}
-	b.ReportAllocs()
-	b.SetBytes(int64(len(buf)))
-	for b.Loop() {
-		if _, err := Load(bytes.NewReader(buf), int64(len(buf))); err != nil {
-			b.Fatal(err)
-		}
+	for _, f := range []string{"zip", "legacy"} {
+		b.Run(f, func(b *testing.B) {
+			buf, err := os.ReadFile("../testdata/parity/ckpt_sum4-fa3-d256-" + f + ".pt")
+			if err != nil {
+				b.Skip("no MOVE checkpoint: ", err)
+			}
+			b.ReportAllocs()
+			b.SetBytes(int64(len(buf)))
+			for b.Loop() {
+				if _, err := Load(bytes.NewReader(buf), int64(len(buf))); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e6, "ms/load")
+		})
 	}
 }
