@@ -1,6 +1,3 @@
-// Package statedict holds a PyTorch state_dict in memory: named tensors in
-// their saved order. Checkpoint readers (model/torch, model/safetensors)
-// produce a *Dict; model.Net consumes one.
 package statedict
 
 // Tensor is one named tensor of a state_dict. Floating-point tensors of any

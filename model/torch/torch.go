@@ -148,6 +148,12 @@ func load(r io.ReaderAt, size int64, objects bool) (any, error) {
 	}
 	f, ok := Sniff(head)
 	if !ok {
+		var tarMagic [5]byte
+		if size > 262 {
+			if _, err := r.ReadAt(tarMagic[:], 257); err == nil && string(tarMagic[:]) == "ustar" {
+				return nil, fmt.Errorf("%w: a tar archive (the pre-0.4 torch.save format, or not a checkpoint)", ErrUnsupported)
+			}
+		}
 		return nil, fmt.Errorf("%w: starts with %q (neither a zip archive nor a legacy torch pickle)", ErrNotCheckpoint, head)
 	}
 	if f == FormatZip {
