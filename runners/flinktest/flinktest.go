@@ -125,6 +125,15 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+// flinkConf is the embedded cluster's configuration (Flink 1.19+ still reads
+// the legacy flink-conf.yaml when no config.yaml is present).
+const flinkConf = `heartbeat.timeout: 600000
+heartbeat.interval: 20000
+pekko.ask.timeout: 300 s
+akka.ask.timeout: 300 s
+parallelism.default: 2
+`
+
 func start(java, classpath, tmp string) (*JobServer, error) {
 	port, err := freePort()
 	if err != nil {
@@ -136,10 +145,16 @@ func start(java, classpath, tmp string) (*JobServer, error) {
 		return nil, err
 	}
 	defer logf.Close()
+	// Generous timeouts: on a loaded 2-core machine the mini cluster's
+	// heartbeats and RPCs otherwise time out and fail the job.
+	if err := os.WriteFile(filepath.Join(tmp, "flink-conf.yaml"), []byte(flinkConf), 0o644); err != nil {
+		return nil, err
+	}
 	cmd := exec.Command(java,
-		"-Xmx1g", "-cp", classpath,
+		"-Xmx1g", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", classpath,
 		"org.apache.beam.runners.flink.FlinkJobServerDriver",
 		"--flink-master=[local]",
+		"--flink-conf-dir="+tmp,
 		"--job-host=localhost",
 		"--job-port="+strconv.Itoa(port),
 		"--artifact-port=0",

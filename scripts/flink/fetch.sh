@@ -30,9 +30,16 @@ fallback_beam="${FALLBACK_BEAM:-2.62.0}"
 fallback_flink="${FALLBACK_FLINK:-1.19}"
 cache="${VINDEX_FLINK_CACHE:-$root/.cache/flink}"
 
+artifact="beam-runners-flink-${flink_version}-job-server"
+jar="$cache/${artifact}-${beam_version}.jar"
+# The fallback's folder is keyed by the pom's hash too, so a changed pom is
+# fetched anew.
+pomsum="$(sha256sum "$here/pom.xml" | cut -c1-12)"
+lib="$cache/beam-${fallback_beam}-flink-${fallback_flink}-${pomsum}/lib"
+
 if [[ -s "$cache/job-server.classpath" && -s "$cache/job-server.version" ]]; then
 	cp="$(cat "$cache/job-server.classpath")"
-	if [[ -e "${cp%/\*}" ]]; then
+	if [[ ( "$cp" == "$jar" && -s "$jar" ) || ( "$cp" == "$lib/*" && -d "$lib" ) ]]; then
 		echo "fetch.sh: job server $(cat "$cache/job-server.version") already in $cache" >&2
 		echo "$cp"
 		exit 0
@@ -55,8 +62,6 @@ record() { # classpath version
 	echo "$1"
 }
 
-artifact="beam-runners-flink-${flink_version}-job-server"
-jar="$cache/${artifact}-${beam_version}.jar"
 if [[ -s "$jar" ]]; then
 	record "$jar" "$beam_version flink $flink_version"
 	exit 0
@@ -72,7 +77,6 @@ if mvn --batch-mode --quiet \
 fi
 grep -m1 ERROR "$tmp/mvn.log" >&2 || true
 
-lib="$cache/beam-${fallback_beam}-flink-${fallback_flink}/lib"
 echo "fetch.sh: falling back to beam-runners-flink-${fallback_flink}:${fallback_beam} and its dependencies" >&2
 if [[ ! -d "$lib" ]]; then
 	mvn --batch-mode --quiet -f "$here/pom.xml" \
