@@ -46,7 +46,7 @@ func TestRunPrismProgress(t *testing.T) {
 	var out strings.Builder
 	const n = 30
 	res, err := Run(context.Background(), testPipeline(n, 20*time.Millisecond, filepath.Join(t.TempDir(), "out.txt")),
-		Options{Progress: &out, ProgressInterval: 100 * time.Millisecond, Expected: n})
+		Options{Progress: &out, ProgressInterval: 50 * time.Millisecond, Expected: n})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestRunPrismProgress(t *testing.T) {
 		}
 	}
 	if nProgress < 2 {
-		t.Errorf("want at least 2 progress lines (one per 100 ms over a ≥600 ms run, and the last), got:\n%s", text)
+		t.Errorf("want at least 2 progress lines (one per 50 ms over a run of 30 × 20 ms sleeps, and the last), got:\n%s", text)
 	}
 	if !strings.Contains(text, "30 read") || !regexp.MustCompile(`vindex\.songs_read +30\n`).MatchString(text) {
 		t.Errorf("output lacks the final tally or the counter summary:\n%s", text)
