@@ -65,7 +65,8 @@ type Config struct {
 	// "year", "instrumental", "artist", "title", "duration_s" or a key of
 	// the Extra map.
 	GroupBy []string
-	// BlockQueries and BlockCatalog are the tile sizes (0: 256 and 4096).
+	// BlockQueries and BlockCatalog are the tile sizes (0: 64 and 1024, so
+	// that a catalog block of d = 256 stays in L2).
 	BlockQueries, BlockCatalog int
 	// Workers is the number of goroutines per tile (0: GOMAXPROCS).
 	Workers int
@@ -92,10 +93,10 @@ func (c Config) Validate() error {
 func (c Config) blocks() (int, int) {
 	bq, bc := c.BlockQueries, c.BlockCatalog
 	if bq == 0 {
-		bq = 256
+		bq = 64
 	}
 	if bc == 0 {
-		bc = 4096
+		bc = 1024
 	}
 	return bq, bc
 }

@@ -114,3 +114,27 @@ func BenchmarkEvaluate(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(embs))*float64(b.N)/b.Elapsed().Seconds(), "songs/s")
 }
+
+func BenchmarkDotTileGo(b *testing.B) {
+	const nq, nx, d = 64, 1024, 256
+	q := make([]float32, nq*d)
+	x := make([]float32, nx*d)
+	dst := make([]float32, nq*nx)
+	b.ReportAllocs()
+	for b.Loop() {
+		dotTileGo(dst, q, nq, x, nx, d)
+	}
+	b.ReportMetric(float64(nq*nx*d)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+}
+
+func BenchmarkDotTileSmall(b *testing.B) {
+	const nq, nx, d = 64, 1024, 256
+	q := make([]float32, nq*d)
+	x := make([]float32, nx*d)
+	dst := make([]float32, nq*nx)
+	b.ReportAllocs()
+	for b.Loop() {
+		dotTile(dst, q, nq, x, nx, d)
+	}
+	b.ReportMetric(float64(nq*nx*d)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+}

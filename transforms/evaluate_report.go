@@ -1,0 +1,158 @@
+package transforms
+
+import (
+	"fmt"
+	"path/filepath"
+	"reflect"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+
+	"github.com/vindex/vindex/model/metrics"
+	"github.com/vindex/vindex/model/metrics/plot"
+	"github.com/vindex/vindex/schema"
+)
+
+func init() {
+	beam.RegisterType(reflect.TypeOf((*queryRows)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*rejectRows)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*evalInfo)(nil)).Elem())
+	register.Combiner3[queryRows, metrics.QueryResult, queryRows](&collectQueriesFn{})
+	register.Combiner3[rejectRows, schema.Reject, rejectRows](&collectRejectsFn{})
+	register.DoFn2x0[metrics.Catalog, func(evalInfo)](&evalInfoFn{})
+	register.DoFn4x1[queryRows, evalInfo, rejectRows, func(string), error](&writeReportFn{})
+	register.Emitter1[evalInfo]()
+	register.Emitter1[string]()
+}
+
+// WriteEvaluationReport gathers the per-query results (PCollection<metrics.QueryResult>)
+// and rejects (PCollection<schema.Reject>) of Evaluate and writes, into the
+// local folder dir, report.json, report.md, the PNG plots and
+// queries.parquet. It returns a singleton PCollection<string>: the path of
+// report.json. The per-query rows (~100 bytes each) are gathered on one
+// worker: fine for millions of songs.
+func WriteEvaluationReport(s beam.Scope, dir string, results, rejects, catalog beam.PCollection) beam.PCollection {
+	s = s.Scope("transforms.WriteEvaluationReport")
+	rows := beam.Combine(s, &collectQueriesFn{}, results)
+	rj := beam.Combine(s, &collectRejectsFn{}, rejects)
+	info := beam.ParDo(s, &evalInfoFn{}, catalog)
+	return beam.ParDo(s, &writeReportFn{Dir: dir}, rows, beam.SideInput{Input: info}, beam.SideInput{Input: rj})
+}
+
+// queryRows holds QueryResults as flat slices (a Beam accumulator).
+type queryRows struct {
+	SongIDs, WorkIDs         []string
+	Versions, FirstRank, Top []int32
+	AP                       []float64
+	Groups                   []string
+	NGroups                  int
+}
+
+type collectQueriesFn struct{}
+
+func (collectQueriesFn) CreateAccumulator() queryRows { return queryRows{} }
+
+func (collectQueriesFn) AddInput(a queryRows, q metrics.QueryResult) queryRows {
+	a.SongIDs = append(a.SongIDs, q.SongID)
+	a.WorkIDs = append(a.WorkIDs, q.WorkID)
+	a.Versions = append(a.Versions, q.Versions)
+	a.FirstRank = append(a.FirstRank, q.FirstRank)
+	a.Top = append(a.Top, q.Top10)
+	a.AP = append(a.AP, q.AP)
+	a.Groups = append(a.Groups, q.Groups...)
+	a.NGroups = len(q.Groups)
+	return a
+}
+
+func (collectQueriesFn) MergeAccumulators(a, b queryRows) queryRows {
+	if len(a.SongIDs) == 0 {
+		return b
+	}
+	a.SongIDs = append(a.SongIDs, b.SongIDs...)
+	a.WorkIDs = append(a.WorkIDs, b.WorkIDs...)
+	a.Versions = append(a.Versions, b.Versions...)
+	a.FirstRank = append(a.FirstRank, b.FirstRank...)
+	a.Top = append(a.Top, b.Top...)
+	a.AP = append(a.AP, b.AP...)
+	a.Groups = append(a.Groups, b.Groups...)
+	if b.NGroups > 0 {
+		a.NGroups = b.NGroups
+	}
+	return a
+}
+
+func (a *queryRows) results() []metrics.QueryResult {
+	out := make([]metrics.QueryResult, len(a.SongIDs))
+	for i := range out {
+		out[i] = metrics.QueryResult{SongID: a.SongIDs[i], WorkID: a.WorkIDs[i], Versions: a.Versions[i],
+			FirstRank: a.FirstRank[i], Top10: a.Top[i], AP: a.AP[i]}
+		if g := a.NGroups; g > 0 {
+			out[i].Groups = a.Groups[i*g : (i+1)*g : (i+1)*g]
+		}
+	}
+	return out
+}
+
+type rejectRows struct {
+	SongIDs, Files, Stages, Reasons []string
+}
+
+type collectRejectsFn struct{}
+
+func (collectRejectsFn) CreateAccumulator() rejectRows { return rejectRows{} }
+
+func (collectRejectsFn) AddInput(a rejectRows, r schema.Reject) rejectRows {
+	a.SongIDs = append(a.SongIDs, r.SongID)
+	a.Files = append(a.Files, r.File)
+	a.Stages = append(a.Stages, r.Stage)
+	a.Reasons = append(a.Reasons, r.Reason)
+	return a
+}
+
+func (collectRejectsFn) MergeAccumulators(a, b rejectRows) rejectRows {
+	a.SongIDs = append(a.SongIDs, b.SongIDs...)
+	a.Files = append(a.Files, b.Files...)
+	a.Stages = append(a.Stages, b.Stages...)
+	a.Reasons = append(a.Reasons, b.Reasons...)
+	return a
+}
+
+// evalInfo is what the report needs of the catalog (not its vectors).
+type evalInfo struct {
+	Distance, Model, Reducer string
+	Dim                      int
+	GroupBy                  []string
+}
+
+type evalInfoFn struct{}
+
+func (evalInfoFn) ProcessElement(c metrics.Catalog, emit func(evalInfo)) {
+	emit(evalInfo{Distance: c.Distance, Model: c.Model, Reducer: c.Reducer, Dim: c.Dim, GroupBy: c.GroupBy})
+}
+
+type writeReportFn struct {
+	Dir string
+}
+
+func (f *writeReportFn) ProcessElement(rows queryRows, info evalInfo, rj rejectRows, emit func(string)) error {
+	results := rows.results()
+	// Catalog order, as metrics.Evaluate returns them.
+	sortResults(results)
+	rejects := make([]schema.Reject, len(rj.SongIDs))
+	for i := range rejects {
+		rejects[i] = schema.Reject{SongID: rj.SongIDs[i], File: rj.Files[i], Stage: rj.Stages[i], Reason: rj.Reasons[i]}
+	}
+	rep := metrics.Summarize(results, metrics.Info{Distance: metrics.Distance(info.Distance), Model: info.Model,
+		Reducer: info.Reducer, Dim: info.Dim, GroupBy: info.GroupBy, Rejects: rejects})
+	if err := rep.WriteFiles(f.Dir); err != nil {
+		return fmt.Errorf("transforms: %w", err)
+	}
+	if err := metrics.WriteQueries(filepath.Join(f.Dir, metrics.QueriesFile), results, info.GroupBy); err != nil {
+		return fmt.Errorf("transforms: %w", err)
+	}
+	if err := plot.Write(f.Dir, rep); err != nil {
+		return fmt.Errorf("transforms: %w", err)
+	}
+	emit(filepath.Join(f.Dir, "report.json"))
+	return nil
+}
