@@ -1,0 +1,88 @@
+// Package reduce is the reduction pipeline: apply a fitted reducer file to
+// embedding rows and write the reduced rows and the rejects.
+//
+//	embeddings → ReadEmbeddings → Reduce (reducer as side input) → WriteEmbeddings → OUT/embeddings/
+//	                   └────────────────┴──→ WriteRejects → OUT/rejects/
+//
+// Reduced rows keep every column; Embedding is the reduced vector and Reducer
+// the reducer's id. Rows of another model or dimension than the reducer's are
+// rejects naming the song.
+package reduce
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+
+	modelreduce "github.com/vindex/vindex/model/reduce"
+	"github.com/vindex/vindex/schema"
+	"github.com/vindex/vindex/transforms"
+)
+
+// Config is the reduction pipeline's configuration.
+type Config struct {
+	Reducer   string // reducer file (local path)
+	In        string // glob of embedding Parquet files
+	Out       string // output folder: Out/embeddings and Out/rejects
+	Normalize bool   // scale reduced embeddings to unit length
+	Shards    int    // output shards; 0 picks a default
+	Command   string // the command line, recorded in the manifests
+
+	reducer []byte // the reducer file, read by Validate
+}
+
+// Validate checks the configuration before anything runs: the reducer file
+// decodes and the input glob names files.
+func (c *Config) Validate() error {
+	if c.Reducer == "" {
+		return errors.New("reduce: no reducer given (--reducer FILE written by 'vindex fit')")
+	}
+	if c.In == "" {
+		return errors.New("reduce: no input given (--in GLOB of embedding Parquet files)")
+	}
+	if c.Out == "" {
+		return errors.New("reduce: no output folder given (--out DIR)")
+	}
+	if c.Shards < 0 {
+		return fmt.Errorf("reduce: shards %d: want 0 (default) or more", c.Shards)
+	}
+	r, err := modelreduce.ReadFile(c.Reducer)
+	if err != nil {
+		return err
+	}
+	b, err := r.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	files, err := schema.ListDataset(c.In)
+	if err != nil {
+		return fmt.Errorf("reduce: input %s: %w", c.In, err)
+	}
+	if len(files) == 0 {
+		return fmt.Errorf("reduce: input %s matches no Parquet file", c.In)
+	}
+	c.reducer = b
+	return nil
+}
+
+// EmbeddingsDir and RejectsDir are the output folders of a run into out.
+func EmbeddingsDir(out string) string { return filepath.Join(out, "embeddings") }
+func RejectsDir(out string) string    { return filepath.Join(out, "rejects") }
+
+// Build adds the reduction pipeline to s and returns the reduced embeddings
+// (PCollection<schema.Embedding>). It panics unless cfg was validated.
+func Build(s beam.Scope, cfg Config) beam.PCollection {
+	if cfg.reducer == nil {
+		panic("reduce: Build with a Config that was not validated")
+	}
+	s = s.Scope("pipelines.reduce")
+	embs, readRejects := transforms.ReadEmbeddings(s, cfg.In)
+	side := beam.Create(s, transforms.FittedReducer{File: cfg.reducer})
+	out, rejects := transforms.Reduce(s, side, embs, cfg.Normalize)
+	opt := transforms.WriteOptions{Shards: cfg.Shards, Command: cfg.Command}
+	transforms.WriteEmbeddings(s, EmbeddingsDir(cfg.Out), out, opt)
+	transforms.WriteRejects(s, RejectsDir(cfg.Out), opt, readRejects, rejects)
+	return out
+}
