@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+
+	"github.com/vindex/vindex/pipelines/reduce"
+	"github.com/vindex/vindex/runners"
+)
+
+func init() {
+	register(command{name: "reduce", summary: "apply a fitted reducer to embeddings", run: runReduce})
+}
+
+const reduceHelp = `
+Applies the reducer FILE written by 'vindex fit' to the embedding rows of the Parquet files GLOB names and
+writes the reduced rows to DIR/embeddings (every column kept; embedding is the reduced vector, reducer the
+reducer's id) and refused rows, with reasons, to DIR/rejects: rows of another model or dimension than the
+reducer was fitted on, already reduced rows and rows with non-finite values.`
+
+func runReduce(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("reduce", "--reducer FILE --in GLOB --out DIR [--normalize] [flags]", reduceHelp, stderr)
+	var cfg reduce.Config
+	fs.StringVar(&cfg.Reducer, "reducer", "", "reducer file written by 'vindex fit'")
+	fs.StringVar(&cfg.In, "in", "", "glob of embedding Parquet files")
+	fs.StringVar(&cfg.Out, "out", "", "output folder")
+	fs.BoolVar(&cfg.Normalize, "normalize", false, "scale reduced embeddings to unit length")
+	fs.IntVar(&cfg.Shards, "shards", 0, "number of output files (0: automatic)")
+	rf := addRunnerFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg.Command = commandLine()
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	opts := rf.options(stderr, 0)
+	if err := opts.Validate(); err != nil {
+		return fmt.Errorf("reduce: %w", err)
+	}
+	p, s := beam.NewPipelineWithRoot()
+	reduce.Build(s, cfg)
+	res, err := runners.Run(ctx, p, opts)
+	if err != nil {
+		return fmt.Errorf("reduce: %w", err)
+	}
+	fmt.Fprintf(stdout, "embeddings: %s\nrejects:    %s\n", reduce.EmbeddingsDir(cfg.Out), reduce.RejectsDir(cfg.Out))
+	if res != nil {
+		fmt.Fprint(stdout, res.Summary())
+	}
+	return nil
+}
