@@ -24,6 +24,12 @@
 // the fitted subspace. Goldens are compared after applying vindex's
 // convention to sklearn's output.
 //
+// Cost: folding rows is d²/2 multiply-adds per row (blocked, split over
+// goroutines); the eigendecomposition is gonum's full Dsyev (all d
+// eigenvectors, O(d³)), which dominates for d = 2048 (bench/pca). A partial
+// solver for the top K eigenvectors (tridiagonalisation plus inverse
+// iteration, or Lanczos) would remove most of that cost; it is not written.
+//
 // # FastICA
 //
 // FitICA follows sklearn.decomposition.FastICA (1.2.1) with
