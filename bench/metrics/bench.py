@@ -32,11 +32,11 @@ def make(n, dim, seed=7):
         c = rng.normal(size=dim)
         for _ in range(13):
             if len(E) < n - noise:
-                E.append(c + 1.5 * rng.normal(size=dim))
+                E.append(c + 2.5 * rng.normal(size=dim))
                 labels.append("w%d" % w)
         w += 1
     for _ in range(noise):
-        E.append(rng.normal(size=dim) * 1.5)
+        E.append(rng.normal(size=dim) * 2.5)
         labels.append("")
     perm = rng.permutation(n)
     return np.asarray(E, dtype=np.float32)[perm], [labels[i] for i in perm]
@@ -74,7 +74,7 @@ def main():
     ref = json.loads(subprocess.run([sys.executable, __file__, "--threads", str(a.threads), "--torch-side", npy, lab],
                                     check=True, capture_output=True, text=True).stdout)
     env = dict(os.environ, GOMAXPROCS=str(a.threads))
-    go = json.loads(subprocess.run([os.path.join(tmp, "gobench"), "-npy", npy, "-labels", lab], env=env,
+    go = json.loads(subprocess.run([os.path.join(tmp, "gobench"), "-bench_npy", npy, "-bench_labels", lab], env=env,
                                    check=True, capture_output=True, text=True).stdout.splitlines()[-1])
     print("N=%d d=%d threads=%d (cosine)" % (a.n, a.dim, a.threads))
     for name, r in (("torch dense (reference)", ref), ("vindex metrics.Evaluate", go)):

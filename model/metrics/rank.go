@@ -133,11 +133,18 @@ func (c *Catalog) countTile(qLo, qHi, cLo, cHi int, dst [][]int64, t *tileScratc
 			if (s == minS && x > minIdx) || work[j] == wq {
 				continue // below every relevant item, or relevant (or q itself)
 			}
-			// First sorted position that x ranks above.
-			k := sort.Search(m, func(k int) bool {
-				return s > relS[k] || (s == relS[k] && x < int(relIdx[k]))
-			})
-			h[k]++
+			// First sorted position that x ranks above (binary search; the
+			// predicate is false, then true, along the sorted list).
+			lo, hi := 0, m-1 // position m-1 is known to be true
+			for lo < hi {
+				mid := int(uint(lo+hi) >> 1)
+				if s > relS[mid] || (s == relS[mid] && x < int(relIdx[mid])) {
+					hi = mid
+				} else {
+					lo = mid + 1
+				}
+			}
+			h[lo]++
 		}
 	}
 }

@@ -3,8 +3,8 @@
 // bench/metrics/bench.py), or on a synthetic catalog, and prints one JSON
 // line: seconds, peak RSS (VmHWM) and the figures.
 //
-//	go run ./bench/metrics/gobench -npy emb.npy -labels labels.json
-//	go run ./bench/metrics/gobench -synthetic 100000 -dim 256 [-beam]
+//	go run ./bench/metrics/gobench -bench_npy emb.npy -bench_labels labels.json
+//	go run ./bench/metrics/gobench -bench_synthetic 100000 -bench_dim 256 [-bench_beam]
 package main
 
 import (
@@ -28,12 +28,12 @@ import (
 )
 
 func main() {
-	npyPath := flag.String("npy", "", "N×d float32 .npy")
-	labels := flag.String("labels", "", "JSON list of N work ids (\"\" = noise)")
-	synth := flag.Int("synthetic", 0, "synthetic catalog size (instead of -npy)")
-	dim := flag.Int("dim", 256, "synthetic dimension")
-	useBeam := flag.Bool("beam", false, "run the Beam pipeline on prism instead of metrics.Evaluate")
-	out := flag.String("out", "", "report folder for -beam (default: a temp folder)")
+	npyPath := flag.String("bench_npy", "", "N×d float32 .npy")
+	labels := flag.String("bench_labels", "", "JSON list of N work ids (\"\" = noise)")
+	synth := flag.Int("bench_synthetic", 0, "synthetic catalog size (instead of -npy)")
+	dim := flag.Int("bench_dim", 256, "synthetic dimension")
+	useBeam := flag.Bool("bench_beam", false, "run the Beam pipeline on prism instead of metrics.Evaluate")
+	out := flag.String("bench_out", "", "report folder for -beam (default: a temp folder)")
 	flag.Parse()
 	beam.Init()
 	if err := run(*npyPath, *labels, *synth, *dim, *useBeam, *out); err != nil {
@@ -122,7 +122,7 @@ func synthetic(n, d int) []schema.Embedding {
 		for v := 0; v < 13 && len(embs) < n; v++ {
 			e := make([]float32, d)
 			for i := range e {
-				e[i] = float32(centre[i] + 1.5*rng.NormFloat64())
+				e[i] = float32(centre[i] + 2.5*rng.NormFloat64())
 			}
 			work := "w" + strconv.Itoa(w)
 			if w%7 == 6 {
