@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -18,7 +19,12 @@ import (
 )
 
 func init() {
-	register.DoFn4x1[context.Context, schema.Song, func(schema.Embedding), func(schema.Reject), error](&embedFn{})
+	register.DoFn5x1[context.Context, schema.Song, func(schema.Embedding), func(schema.Reject), func(carryKey), error](&embedFn{})
+	register.Emitter1[carryKey]()
+	register.Function1x2(keyCarry)
+	register.Function1x2(keyEmbedding)
+	register.DoFn4x1[string, func(*schema.Embedding) bool, func(*schema.Embedding) bool, func(schema.Embedding), error](&joinCarryFn{})
+	register.Iter1[schema.Embedding]()
 	register.Emitter1[schema.Embedding]()
 	register.Emitter1[schema.Reject]()
 }
@@ -31,6 +37,10 @@ type EmbedConfig struct {
 	// Model configures the variants a checkpoint's shapes cannot tell apart
 	// and the opt-in padding of short songs.
 	Model model.Config
+	// Skip, if set, is a file (path or URI) of lines "song_id<TAB>content_hash"
+	// naming songs whose embeddings a previous index already holds: they
+	// are not embedded again (see EmbedIncremental).
+	Skip string
 }
 
 // StageEmbed names the embed stage in rejects.
@@ -45,15 +55,64 @@ const StageEmbed = "embed"
 // once per worker process (a cache keyed by URI and config) and each DoFn
 // instance owns its network's scratch buffers.
 func Embed(s beam.Scope, cfg EmbedConfig, songs beam.PCollection) (embs, rejects beam.PCollection) {
+	embs, _, rejects = EmbedIncremental(s, cfg, songs)
+	return embs, rejects
+}
+
+// EmbedIncremental is Embed for a nightly reindex: songs listed in cfg.Skip
+// (same song id, same content hash: same features, preprocessing and model)
+// are not embedded; their carried embeddings are taken from prev, the
+// previous index's embeddings (PCollection<schema.Embedding>, may be nil when
+// cfg.Skip is empty), with the song's current metadata. It returns the new
+// and carried embeddings together, and the rejects.
+func EmbedIncremental(s beam.Scope, cfg EmbedConfig, songs beam.PCollection, prev ...beam.PCollection) (embs, carried, rejects beam.PCollection) {
 	s = s.Scope("transforms.Embed")
-	fn := &embedFn{Weights: cfg.Weights, SumMethod: -1, FinalActivation: -1, PadShort: cfg.Model.PadShort}
+	fn := &embedFn{Weights: cfg.Weights, SumMethod: -1, FinalActivation: -1, PadShort: cfg.Model.PadShort, Skip: cfg.Skip}
 	if cfg.Model.SumMethod != nil {
 		fn.SumMethod = *cfg.Model.SumMethod
 	}
 	if cfg.Model.FinalActivation != nil {
 		fn.FinalActivation = *cfg.Model.FinalActivation
 	}
-	return beam.ParDo2(s, fn, songs)
+	embs, rejects, keys := beam.ParDo3(s, fn, songs)
+	if len(prev) == 0 {
+		return embs, beam.Flatten(s), rejects
+	}
+	keyed := beam.ParDo(s, keyCarry, keys)
+	prevKeyed := beam.ParDo(s, keyEmbedding, beam.Flatten(s, prev...))
+	carried = beam.ParDo(s, &joinCarryFn{}, beam.CoGroupByKey(s, keyed, prevKeyed))
+	return beam.Flatten(s, embs, carried), carried, rejects
+}
+
+// carryKey is a song that needs no embedding: its id, content hash and
+// current metadata (as an Embedding row without a vector).
+type carryKey struct {
+	Row schema.Embedding
+}
+
+func keyCarry(c carryKey) (string, schema.Embedding) {
+	return c.Row.SongID + "\t" + c.Row.ContentHash, c.Row
+}
+
+func keyEmbedding(e schema.Embedding) (string, schema.Embedding) {
+	return e.SongID + "\t" + e.ContentHash, e
+}
+
+// joinCarryFn gives each carried song its previous vector and its current
+// metadata.
+type joinCarryFn struct{}
+
+func (joinCarryFn) ProcessElement(key string, cur, prev func(*schema.Embedding) bool, emitCarried func(schema.Embedding)) error {
+	var c, p schema.Embedding
+	if !cur(&c) {
+		return nil // a previous song that is not in the catalog any more
+	}
+	if !prev(&p) {
+		return fmt.Errorf("transforms: EmbedIncremental: song %q is listed as carried but the previous index has no embedding with its content hash", c.SongID)
+	}
+	c.Embedding = p.Embedding
+	emitCarried(c)
+	return nil
 }
 
 type embedFn struct {
@@ -61,9 +120,11 @@ type embedFn struct {
 	SumMethod       int // -1: inferred from the checkpoint
 	FinalActivation int // -1: inferred from the checkpoint
 	PadShort        bool
+	Skip            string
 
-	w   *model.Weights
-	net *model.Net
+	w    *model.Weights
+	net  *model.Net
+	skip map[string]bool // "song_id\tcontent_hash"
 }
 
 func (f *embedFn) config() model.Config {
@@ -84,10 +145,22 @@ func (f *embedFn) Setup(ctx context.Context) error {
 	}
 	f.w = w
 	f.net = w.NewNet()
+	if f.Skip != "" {
+		b, err := readURI(ctx, f.Skip)
+		if err != nil {
+			return err
+		}
+		f.skip = map[string]bool{}
+		for _, line := range strings.Split(string(b), "\n") {
+			if line != "" {
+				f.skip[line] = true
+			}
+		}
+	}
 	return nil
 }
 
-func (f *embedFn) ProcessElement(ctx context.Context, song schema.Song, emit func(schema.Embedding), reject func(schema.Reject)) error {
+func (f *embedFn) ProcessElement(ctx context.Context, song schema.Song, emit func(schema.Embedding), reject func(schema.Reject), carry func(carryKey)) error {
 	refuse := func(reason string) {
 		CountRejected(ctx, 1)
 		reject(schema.Reject{SongID: song.SongID, File: song.File, Stage: StageEmbed, Reason: reason})
@@ -97,6 +170,15 @@ func (f *embedFn) ProcessElement(ctx context.Context, song schema.Song, emit fun
 		return nil
 	}
 	hop := int(song.EffectiveHop())
+	pre := Preprocessing(hop, f.PadShort)
+	hash := schema.ContentHash(&song, pre, f.w.ID())
+	if f.skip[song.SongID+"\t"+hash] {
+		row := schema.Embedding{Model: f.w.ID(), ContentHash: hash}
+		row.CarryMetadata(&song)
+		carriedCounter.Inc(ctx, 1)
+		carry(carryKey{Row: row})
+		return nil
+	}
 	dst := make([]float32, f.net.Dim())
 	if err := f.net.Embed(dst, song.Crema, hop); err != nil {
 		// model.ErrTooShort, a hop the network cannot use, ...: a reject,
@@ -105,9 +187,16 @@ func (f *embedFn) ProcessElement(ctx context.Context, song schema.Song, emit fun
 		return nil
 	}
 	CountEmbedded(ctx, 1)
-	emit(EmbeddingOf(&song, dst, f.w.ID(), Preprocessing(hop, f.PadShort)))
+	e := schema.Embedding{Embedding: dst, Model: f.w.ID(), ContentHash: hash}
+	e.CarryMetadata(&song)
+	emit(e)
 	return nil
 }
+
+// SongsCarried counts songs a reindex did not embed again.
+const SongsCarried = "songs_carried"
+
+var carriedCounter = NewProgressCounter(SongsCarried)
 
 // Preprocessing describes, for content hashes, how a song at hop is turned
 // into the network's input.

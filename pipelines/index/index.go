@@ -1,0 +1,303 @@
+// Package index is vindex's whole indexing pipeline, embed → fit → reduce →
+// evaluate in one Beam pipeline, and the layout of an index folder:
+//
+//	OUT/embeddings/          full-size embeddings (schema.Embedding dataset, _manifest.json last)
+//	OUT/reducer.vxr          the reducer fitted (or reused) for this index, if any
+//	OUT/compact/             reduced embeddings (dataset), if a reducer was used
+//	OUT/rejects/             every refused song, with stage and reason (dataset)
+//	OUT/evaluation/<set>/    report.json, report.md, plots, queries.parquet per embedding set, if labelled
+//	OUT/index.json           written last: what the index holds and how it was made
+//
+// A folder without index.json is not an index (an interrupted run).
+package index
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+
+	"github.com/vindex/vindex/model"
+	"github.com/vindex/vindex/model/metrics"
+	"github.com/vindex/vindex/model/reduce"
+	"github.com/vindex/vindex/schema"
+	"github.com/vindex/vindex/transforms"
+)
+
+// Names of the parts of an index folder.
+const (
+	EmbeddingsDir = "embeddings"
+	CompactDir    = "compact"
+	RejectsDir    = "rejects"
+	EvaluationDir = "evaluation"
+	ReducerFile   = "reducer.vxr"
+	InfoFile      = "index.json"
+	// FormatVersion is the version of the index layout, in index.json.
+	FormatVersion = "vindex.index/v1"
+)
+
+// Config is the indexing pipeline's configuration.
+type Config struct {
+	Weights string       // checkpoint path or URI
+	Model   model.Config // variant choices the checkpoint leaves open
+	In      string       // glob of feature Parquet files
+	Out     string       // index folder (local)
+
+	// Fit says how to fit a reducer; Fit.Method "" (or "none") means no
+	// reduction. Reducer, if set, is a reducer file applied instead of fitting.
+	Fit       transforms.FitConfig
+	Reducer   string
+	Normalize bool // scale reduced embeddings to unit length
+
+	// Evaluate scores the full and the reduced embeddings (the catalog
+	// must carry work_ids). Distance "" is the model's default.
+	Evaluate bool
+	Distance metrics.Distance
+	GroupBy  []string
+
+	Shards  int
+	Command string
+
+	// Carry, if set, is the embeddings of songs whose features did not
+	// change since a previous index (PCollection<schema.Embedding>): the
+	// songs in CarryHashes are not embedded again and these rows are used
+	// instead. Set by the reindex pipeline.
+	Carry       *beam.PCollection
+	CarryHashes string // file listing content hashes to skip (see transforms.EmbedConfig.Skip)
+
+	modelID string
+}
+
+// Reducing reports whether the index reduces its embeddings.
+func (c *Config) Reducing() bool {
+	return c.Reducer != "" || (c.Fit.Method != "" && c.Fit.Method != "none")
+}
+
+// Validate checks the configuration before anything runs: inputs exist,
+// the weights load, the reducer settings are consistent.
+func (c *Config) Validate(ctx context.Context) error {
+	switch {
+	case c.Weights == "":
+		return errors.New("index: no weights given (--weights FILE: a PyTorch .pt state_dict or .safetensors)")
+	case c.In == "":
+		return errors.New("index: no input given (--in GLOB of feature Parquet files)")
+	case c.Out == "":
+		return errors.New("index: no output folder given (--out DIR)")
+	}
+	files, err := schema.ListDataset(c.In)
+	if err != nil {
+		return fmt.Errorf("index: input %s: %w", c.In, err)
+	}
+	if len(files) == 0 {
+		return fmt.Errorf("index: input %s matches no Parquet file", c.In)
+	}
+	w, err := transforms.LoadWeights(ctx, c.Weights, c.Model)
+	if err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	c.modelID = w.ID()
+	if c.Reducer != "" {
+		r, err := reduce.ReadFile(c.Reducer)
+		if err != nil {
+			return fmt.Errorf("index: reducer: %w", err)
+		}
+		if r.InDim() != w.Dim() {
+			return fmt.Errorf("index: reducer %s takes %d-d embeddings, the weights give %d-d", c.Reducer, r.InDim(), w.Dim())
+		}
+		if r.Model() != "" && r.Model() != w.ID() {
+			return fmt.Errorf("index: reducer %s was fitted on embeddings of model %s, not %s", c.Reducer, r.Model(), w.ID())
+		}
+	} else if c.Reducing() {
+		if err := c.Fit.Validate(); err != nil {
+			return fmt.Errorf("index: %w", err)
+		}
+		if c.Fit.K > w.Dim() {
+			return fmt.Errorf("index: reduce to %d dimensions: the weights give only %d", c.Fit.K, w.Dim())
+		}
+	}
+	if c.Distance != "" {
+		if _, err := metrics.ParseDistance(string(c.Distance)); err != nil {
+			return fmt.Errorf("index: %w", err)
+		}
+	}
+	return nil
+}
+
+// ModelID is the id of the model the index uses (set by Validate).
+func (c *Config) ModelID() string { return c.modelID }
+
+// Build adds the indexing pipeline to s. cfg must have been validated.
+func Build(s beam.Scope, cfg Config) {
+	s = s.Scope("pipelines.index")
+	opt := transforms.WriteOptions{Shards: cfg.Shards, Command: cfg.Command}
+	songs, readRejects := transforms.ReadSongs(s, cfg.In)
+	embs, embedRejects := transforms.Embed(s, transforms.EmbedConfig{Weights: cfg.Weights, Model: cfg.Model, Skip: cfg.CarryHashes}, songs)
+	if cfg.Carry != nil {
+		embs = beam.Flatten(s, embs, *cfg.Carry)
+	}
+	transforms.WriteEmbeddings(s, filepath.Join(cfg.Out, EmbeddingsDir), embs, opt)
+	rejects := []beam.PCollection{readRejects, embedRejects}
+
+	distance := cfg.Distance
+	if distance == "" {
+		distance = metrics.DefaultDistance(cfg.modelID)
+	}
+	evaluate := func(name string, set beam.PCollection) {
+		if !cfg.Evaluate {
+			return
+		}
+		ecfg := transforms.EvaluateConfig{Metrics: metrics.Config{Distance: distance, GroupBy: cfg.GroupBy}}
+		results, evalRejects, catalog := transforms.Evaluate(s, ecfg, set)
+		transforms.WriteEvaluationReport(s, filepath.Join(cfg.Out, EvaluationDir, name), results, evalRejects, catalog)
+	}
+	evaluate("full", embs)
+
+	if cfg.Reducing() {
+		var fitted beam.PCollection
+		if cfg.Reducer != "" {
+			b, err := os.ReadFile(cfg.Reducer)
+			if err != nil {
+				panic(fmt.Sprintf("index: reducer %s: %v (Validate reads it first)", cfg.Reducer, err))
+			}
+			fitted = beam.Create(s, transforms.FittedReducer{File: b})
+		} else {
+			fitted = transforms.Fit(s, embs, cfg.Fit)
+		}
+		transforms.WriteReducer(s, filepath.Join(cfg.Out, ReducerFile), fitted)
+		compact, reduceRejects := transforms.Reduce(s, fitted, embs, cfg.Normalize)
+		transforms.WriteEmbeddings(s, filepath.Join(cfg.Out, CompactDir), compact, opt)
+		rejects = append(rejects, reduceRejects)
+		evaluate("reduced", compact)
+	}
+	transforms.WriteRejects(s, filepath.Join(cfg.Out, RejectsDir), opt, rejects...)
+}
+
+// Info is index.json: what an index folder holds and how it was made.
+type Info struct {
+	Format    string           `json:"format"`
+	Created   time.Time        `json:"created"`
+	Command   string           `json:"command"`
+	Weights   string           `json:"weights"`
+	Model     string           `json:"model"`
+	Dim       int              `json:"dim"`
+	Reducer   string           `json:"reducer,omitempty"`   // reducer id
+	OutDim    int              `json:"out_dim,omitempty"`   // reduced dimension
+	Normalize bool             `json:"normalize,omitempty"` // reduced embeddings at unit length
+	Distance  string           `json:"distance"`            // the similarity queries and evaluation use
+	Search    string           `json:"search"`              // the dataset queries search: "compact" or "embeddings"
+	Songs     int64            `json:"songs"`               // embedding rows
+	Rejected  int64            `json:"rejected"`            // reject rows
+	Embedded  int64            `json:"embedded"`            // songs the network ran on in this run
+	Carried   int64            `json:"carried,omitempty"`   // songs carried over from a previous version
+	Reports   []string         `json:"reports,omitempty"`   // evaluation report.json paths, relative to the folder
+	Counters  map[string]int64 `json:"counters,omitempty"`
+}
+
+// Finish writes index.json into cfg.Out after a successful run, from the
+// manifests of the outputs; it is the last file written, so a folder with
+// index.json is a complete index.
+func Finish(cfg Config, counters map[string]int64) (*Info, error) {
+	w, err := transforms.LoadWeights(context.Background(), cfg.Weights, cfg.Model)
+	if err != nil {
+		return nil, err
+	}
+	distance := cfg.Distance
+	if distance == "" {
+		distance = metrics.DefaultDistance(w.ID())
+	}
+	info := &Info{Format: FormatVersion, Created: time.Now().UTC(), Command: cfg.Command, Weights: cfg.Weights,
+		Model: w.ID(), Dim: w.Dim(), Normalize: cfg.Normalize, Distance: string(distance), Search: EmbeddingsDir,
+		Embedded: counters["vindex."+transforms.SongsEmbedded], Counters: counters}
+	m, err := schema.ReadManifest(filepath.Join(cfg.Out, EmbeddingsDir))
+	if err != nil {
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	info.Songs = m.Rows
+	if rm, err := schema.ReadManifest(filepath.Join(cfg.Out, RejectsDir)); err == nil {
+		info.Rejected = rm.Rows
+	}
+	if cfg.Reducing() {
+		r, err := reduce.ReadFile(filepath.Join(cfg.Out, ReducerFile))
+		if err != nil {
+			return nil, fmt.Errorf("index: %w", err)
+		}
+		info.Reducer, info.OutDim, info.Search = r.ID(), r.OutDim(), CompactDir
+	}
+	for _, set := range []string{"full", "reduced"} {
+		rel := filepath.Join(EvaluationDir, set, "report.json")
+		if _, err := os.Stat(filepath.Join(cfg.Out, rel)); err == nil {
+			info.Reports = append(info.Reports, rel)
+		}
+	}
+	if info.Embedded+info.Carried != info.Songs && cfg.Carry == nil {
+		// Counters are exact on prism and flink; say so if a runner lost some.
+		info.Embedded = info.Songs
+	}
+	b, err := json.MarshalIndent(info, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := writeAtomic(filepath.Join(cfg.Out, InfoFile), append(b, '\n')); err != nil {
+		return nil, err
+	}
+	return info, nil
+}
+
+// ReadInfo reads the index.json of an index folder.
+func ReadInfo(dir string) (*Info, error) {
+	b, err := os.ReadFile(filepath.Join(dir, InfoFile))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("index: %s is not a complete index (no %s)", dir, InfoFile)
+		}
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	var info Info
+	if err := json.Unmarshal(b, &info); err != nil {
+		return nil, fmt.Errorf("index: %s: %w", filepath.Join(dir, InfoFile), err)
+	}
+	if info.Format != FormatVersion {
+		return nil, fmt.Errorf("index: %s: format %q, want %q", filepath.Join(dir, InfoFile), info.Format, FormatVersion)
+	}
+	return &info, nil
+}
+
+// Reports reads the evaluation reports an index holds.
+func (info *Info) ReadReports(dir string) ([]*metrics.Report, error) {
+	var out []*metrics.Report
+	for _, rel := range info.Reports {
+		r, err := metrics.ReadReport(filepath.Join(dir, rel))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// writeAtomic writes data to path through a temporary file, synced and
+// renamed.
+func writeAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
