@@ -62,9 +62,10 @@ func Embed(s beam.Scope, cfg EmbedConfig, songs beam.PCollection) (embs, rejects
 // EmbedIncremental is Embed for a nightly reindex: songs listed in cfg.Skip
 // (same song id, same content hash: same features, preprocessing and model)
 // are not embedded; their carried embeddings are taken from prev, the
-// previous index's embeddings (PCollection<schema.Embedding>, may be nil when
+// previous index's embeddings (PCollection<schema.Embedding>, none when
 // cfg.Skip is empty), with the song's current metadata. It returns the new
-// and carried embeddings together, and the rejects.
+// and carried embeddings together, the carried ones alone (an invalid
+// PCollection when prev is not given), and the rejects.
 func EmbedIncremental(s beam.Scope, cfg EmbedConfig, songs beam.PCollection, prev ...beam.PCollection) (embs, carried, rejects beam.PCollection) {
 	s = s.Scope("transforms.Embed")
 	fn := &embedFn{Weights: cfg.Weights, SumMethod: -1, FinalActivation: -1, PadShort: cfg.Model.PadShort, Skip: cfg.Skip}
@@ -76,7 +77,7 @@ func EmbedIncremental(s beam.Scope, cfg EmbedConfig, songs beam.PCollection, pre
 	}
 	embs, rejects, keys := beam.ParDo3(s, fn, songs)
 	if len(prev) == 0 {
-		return embs, beam.Flatten(s), rejects
+		return embs, beam.PCollection{}, rejects // carried is invalid: nothing to carry from
 	}
 	keyed := beam.ParDo(s, keyCarry, keys)
 	prevKeyed := beam.ParDo(s, keyEmbedding, beam.Flatten(s, prev...))

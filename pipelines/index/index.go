@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -63,12 +64,11 @@ type Config struct {
 	Shards  int
 	Command string
 
-	// Carry, if set, is the embeddings of songs whose features did not
-	// change since a previous index (PCollection<schema.Embedding>): the
-	// songs in CarryHashes are not embedded again and these rows are used
-	// instead. Set by the reindex pipeline.
-	Carry       *beam.PCollection
-	CarryHashes string // file listing content hashes to skip (see transforms.EmbedConfig.Skip)
+	// Previous, if set, is the glob of a previous index's embeddings and
+	// Skip a file of "song_id<TAB>content_hash" lines of songs whose
+	// embeddings are carried over from it instead of embedded again (see
+	// transforms.EmbedIncremental). Set by the nightly reindex.
+	Previous, Skip string
 
 	modelID string
 }
@@ -136,9 +136,14 @@ func Build(s beam.Scope, cfg Config) {
 	s = s.Scope("pipelines.index")
 	opt := transforms.WriteOptions{Shards: cfg.Shards, Command: cfg.Command}
 	songs, readRejects := transforms.ReadSongs(s, cfg.In)
-	embs, embedRejects := transforms.Embed(s, transforms.EmbedConfig{Weights: cfg.Weights, Model: cfg.Model, Skip: cfg.CarryHashes}, songs)
-	if cfg.Carry != nil {
-		embs = beam.Flatten(s, embs, *cfg.Carry)
+	ecfg := transforms.EmbedConfig{Weights: cfg.Weights, Model: cfg.Model, Skip: cfg.Skip}
+	var embs, embedRejects beam.PCollection
+	if cfg.Previous != "" {
+		prev, prevRejects := transforms.ReadEmbeddings(s, cfg.Previous)
+		embs, _, embedRejects = transforms.EmbedIncremental(s, ecfg, songs, prev)
+		embedRejects = beam.Flatten(s, embedRejects, prevRejects)
+	} else {
+		embs, embedRejects = transforms.Embed(s, ecfg, songs)
 	}
 	transforms.WriteEmbeddings(s, filepath.Join(cfg.Out, EmbeddingsDir), embs, opt)
 	rejects := []beam.PCollection{readRejects, embedRejects}
@@ -210,9 +215,16 @@ func Finish(cfg Config, counters map[string]int64) (*Info, error) {
 	if distance == "" {
 		distance = metrics.DefaultDistance(w.ID())
 	}
-	info := &Info{Format: FormatVersion, Created: time.Now().UTC(), Command: cfg.Command, Weights: cfg.Weights,
+	weights := cfg.Weights
+	if !strings.Contains(weights, "://") {
+		if abs, err := filepath.Abs(weights); err == nil {
+			weights = abs // a nightly reindex may run from another folder
+		}
+	}
+	info := &Info{Format: FormatVersion, Created: time.Now().UTC(), Command: cfg.Command, Weights: weights,
 		Model: w.ID(), Dim: w.Dim(), Normalize: cfg.Normalize, Distance: string(distance), Search: EmbeddingsDir,
-		Embedded: counters["vindex."+transforms.SongsEmbedded], Counters: counters}
+		Embedded: counters["vindex."+transforms.SongsEmbedded], Carried: counters["vindex."+transforms.SongsCarried],
+		Counters: counters}
 	m, err := schema.ReadManifest(filepath.Join(cfg.Out, EmbeddingsDir))
 	if err != nil {
 		return nil, fmt.Errorf("index: %w", err)
@@ -233,10 +245,6 @@ func Finish(cfg Config, counters map[string]int64) (*Info, error) {
 		if _, err := os.Stat(filepath.Join(cfg.Out, rel)); err == nil {
 			info.Reports = append(info.Reports, rel)
 		}
-	}
-	if info.Embedded+info.Carried != info.Songs && cfg.Carry == nil {
-		// Counters are exact on prism and flink; say so if a runner lost some.
-		info.Embedded = info.Songs
 	}
 	b, err := json.MarshalIndent(info, "", "  ")
 	if err != nil {
