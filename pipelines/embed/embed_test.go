@@ -54,7 +54,7 @@ func TestEmbedPipelineMatchesPyTorch(t *testing.T) {
 		{SongID: "c-short", WorkID: "w2", Crema: t400[:12*100]},
 		{SongID: "d-nan", WorkID: "w2", Crema: append([]float32{float32(math.NaN())}, t400[1:]...)},
 	}
-	if err := schema.WriteSongsFile(filepath.Join(in, "part-0.parquet"), songs, schema.WriterOptions{}); err != nil {
+	if err := schema.WriteSongsFile(filepath.Join(in, "songs.parquet"), songs, schema.WriterOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out")
@@ -128,7 +128,7 @@ func TestEmbedPipelineMatchesPyTorch(t *testing.T) {
 		t.Fatalf("rejects = %+v, want c-short and d-nan", rejects)
 	}
 	for _, r := range rejects {
-		if r.Reason == "" || !strings.HasSuffix(r.File, "part-0.parquet") {
+		if r.Reason == "" || !strings.HasSuffix(r.File, "songs.parquet") {
 			t.Errorf("reject %+v: want a reason and the file", r)
 		}
 	}
