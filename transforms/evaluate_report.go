@@ -15,12 +15,11 @@ import (
 
 func init() {
 	beam.RegisterType(reflect.TypeOf((*queryRows)(nil)).Elem())
-	beam.RegisterType(reflect.TypeOf((*rejectRows)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*evalInfo)(nil)).Elem())
 	register.Combiner3[queryRows, metrics.QueryResult, queryRows](&collectQueriesFn{})
-	register.Combiner3[rejectRows, schema.Reject, rejectRows](&collectRejectsFn{})
 	register.DoFn2x0[metrics.Catalog, func(evalInfo)](&evalInfoFn{})
-	register.DoFn4x1[queryRows, evalInfo, rejectRows, func(string), error](&writeReportFn{})
+	register.DoFn4x1[queryRows, evalInfo, func(*schema.Reject) bool, func(string), error](&writeReportFn{})
+	register.Iter1[schema.Reject]()
 	register.Emitter1[evalInfo]()
 	register.Emitter1[string]()
 }
@@ -34,9 +33,8 @@ func init() {
 func WriteEvaluationReport(s beam.Scope, dir string, results, rejects, catalog beam.PCollection) beam.PCollection {
 	s = s.Scope("transforms.WriteEvaluationReport")
 	rows := beam.Combine(s, &collectQueriesFn{}, results)
-	rj := beam.Combine(s, &collectRejectsFn{}, rejects)
 	info := beam.ParDo(s, &evalInfoFn{}, catalog)
-	return beam.ParDo(s, &writeReportFn{Dir: dir}, rows, beam.SideInput{Input: info}, beam.SideInput{Input: rj})
+	return beam.ParDo(s, &writeReportFn{Dir: dir}, rows, beam.SideInput{Input: info}, beam.SideInput{Input: rejects})
 }
 
 // queryRows holds QueryResults as flat slices (a Beam accumulator).
@@ -93,30 +91,6 @@ func (a *queryRows) results() []metrics.QueryResult {
 	return out
 }
 
-type rejectRows struct {
-	SongIDs, Files, Stages, Reasons []string
-}
-
-type collectRejectsFn struct{}
-
-func (collectRejectsFn) CreateAccumulator() rejectRows { return rejectRows{} }
-
-func (collectRejectsFn) AddInput(a rejectRows, r schema.Reject) rejectRows {
-	a.SongIDs = append(a.SongIDs, r.SongID)
-	a.Files = append(a.Files, r.File)
-	a.Stages = append(a.Stages, r.Stage)
-	a.Reasons = append(a.Reasons, r.Reason)
-	return a
-}
-
-func (collectRejectsFn) MergeAccumulators(a, b rejectRows) rejectRows {
-	a.SongIDs = append(a.SongIDs, b.SongIDs...)
-	a.Files = append(a.Files, b.Files...)
-	a.Stages = append(a.Stages, b.Stages...)
-	a.Reasons = append(a.Reasons, b.Reasons...)
-	return a
-}
-
 // evalInfo is what the report needs of the catalog (not its vectors).
 type evalInfo struct {
 	Distance, Model, Reducer string
@@ -134,13 +108,16 @@ type writeReportFn struct {
 	Dir string
 }
 
-func (f *writeReportFn) ProcessElement(rows queryRows, info evalInfo, rj rejectRows, emit func(string)) error {
+// ProcessElement writes the report. The rejects come as an iterable side
+// input: a global Combine of an empty PCollection yields no value at all.
+func (f *writeReportFn) ProcessElement(rows queryRows, info evalInfo, nextReject func(*schema.Reject) bool, emit func(string)) error {
 	results := rows.results()
 	// Catalog order, as metrics.Evaluate returns them.
 	sortResults(results)
-	rejects := make([]schema.Reject, len(rj.SongIDs))
-	for i := range rejects {
-		rejects[i] = schema.Reject{SongID: rj.SongIDs[i], File: rj.Files[i], Stage: rj.Stages[i], Reason: rj.Reasons[i]}
+	var rejects []schema.Reject
+	var r schema.Reject
+	for nextReject(&r) {
+		rejects = append(rejects, r)
 	}
 	rep := metrics.Summarize(results, metrics.Info{Distance: metrics.Distance(info.Distance), Model: info.Model,
 		Reducer: info.Reducer, Dim: info.Dim, GroupBy: info.GroupBy, Rejects: rejects})

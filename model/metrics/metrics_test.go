@@ -290,3 +290,30 @@ func TestWriteQueries(t *testing.T) {
 		t.Errorf("queries.parquet round trip: %+v vs %+v", back[5], rep.Queries[5])
 	}
 }
+
+// FuzzParseReport: report.json is read back by vindex evaluate; bad bytes
+// are errors, never panics, and a parsed report renders.
+func FuzzParseReport(f *testing.F) {
+	rep, err := Evaluate(clustered(f), Config{GroupBy: []string{"year"}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	var b strings.Builder
+	if err := rep.WriteJSON(&b); err != nil {
+		f.Fatal(err)
+	}
+	f.Add([]byte(b.String()))
+	f.Add([]byte(`{"dim":-1}`))
+	f.Add([]byte(`{"groups":{"x":[{"value":"a"}]}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := ParseReport(data)
+		if err != nil {
+			return
+		}
+		_ = ComparisonTable([]*Report{r})
+		var sb strings.Builder
+		if err := r.WriteMarkdown(&sb); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -30,9 +30,21 @@ func ReadReport(path string) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
+	r, err := ParseReport(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return r, nil
+}
+
+// ParseReport decodes a report.json.
+func ParseReport(b []byte) (*Report, error) {
 	var r Report
 	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("metrics: reading %s: %w", path, err)
+		return nil, fmt.Errorf("metrics: report.json: %w", err)
+	}
+	if r.Dim < 0 || r.CatalogSize < 0 {
+		return nil, fmt.Errorf("metrics: report.json: negative dim or catalog size")
 	}
 	return &r, nil
 }

@@ -95,7 +95,7 @@ func firstModel(pattern string) (string, error) {
 	if len(files) == 0 {
 		return "", fmt.Errorf("evaluate: input %s matches no Parquet file", pattern)
 	}
-	f, err := schema.OpenLocal(files[0].Path)
+	f, err := schema.OpenLocal(files[0])
 	if err != nil {
 		return "", fmt.Errorf("evaluate: %w", err)
 	}
@@ -108,7 +108,7 @@ func firstModel(pattern string) (string, error) {
 			return e.Model, nil
 		}
 	}
-	return "", fmt.Errorf("evaluate: %s has no rows", files[0].Path)
+	return "", fmt.Errorf("evaluate: %s has no rows", files[0])
 }
 
 // SetDir is the output folder of set i whose pattern is in.
