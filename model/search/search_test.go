@@ -312,3 +312,61 @@ func TestNewInPlaceMatchesNew(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkLoadParquet is the fallback path of vindex query: 100,000 × 256
+// embeddings read from Parquet (schema.ReadEmbeddingsFiles), gathered and
+// prepared, then one query.
+func BenchmarkLoadParquet(b *testing.B) {
+	const n, d = 100_000, 256
+	m := randomMatrix(rand.New(rand.NewPCG(9, 10)), n, d, false)
+	embs := make([]schema.Embedding, n)
+	for i := range embs {
+		embs[i] = schema.Embedding{SongID: m.IDs[i], WorkID: m.WorkIDs[i], Model: "m", ContentHash: "h",
+			Embedding: m.Vecs[i*d : (i+1)*d]}
+	}
+	path := filepath.Join(b.TempDir(), "embeddings.parquet")
+	if err := schema.WriteEmbeddingsFile(path, embs, schema.WriterOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		embs, err := schema.ReadEmbeddingsFiles(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		m, err := FromEmbeddings(embs)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ix, err := NewInPlace(m, metrics.Cosine)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ix.Search([]Query{ix.QueryOf(0)}, 10, Options{})
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "songs/s")
+}
+
+// BenchmarkQueryEndToEnd is vindex query's work with a search file: read
+// 100,000 × 256, prepare, answer one query.
+func BenchmarkQueryEndToEnd(b *testing.B) {
+	const n, d = 100_000, 256
+	m := randomMatrix(rand.New(rand.NewPCG(9, 10)), n, d, false)
+	path := filepath.Join(b.TempDir(), FileName)
+	if err := WriteFile(path, m); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		m, err := ReadFile(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ix, err := NewInPlace(m, metrics.Cosine)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ix.Search([]Query{ix.QueryOf(0)}, 10, Options{})
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "queries/s")
+}
