@@ -6,6 +6,7 @@
 //	OUT/compact/             reduced embeddings (dataset), if a reducer was used
 //	OUT/rejects/             every refused song, with stage and reason (dataset)
 //	OUT/evaluation/<set>/    report.json, report.md, plots, queries.parquet per embedding set, if labelled
+//	OUT/search.vxs           the searched embeddings in model/search's compact file, for 'vindex query'
 //	OUT/index.json           written last: what the index holds and how it was made
 //
 // A folder without index.json is not an index (an interrupted run).
@@ -18,6 +19,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -26,6 +28,7 @@ import (
 	"github.com/vindex/vindex/model"
 	"github.com/vindex/vindex/model/metrics"
 	"github.com/vindex/vindex/model/reduce"
+	"github.com/vindex/vindex/model/search"
 	"github.com/vindex/vindex/schema"
 	"github.com/vindex/vindex/transforms"
 )
@@ -240,6 +243,9 @@ func Finish(cfg Config, counters map[string]int64) (*Info, error) {
 		}
 		info.Reducer, info.OutDim, info.Search = r.ID(), r.OutDim(), CompactDir
 	}
+	if err := writeSearchFile(cfg.Out, info.Search); err != nil {
+		return nil, err
+	}
 	for _, set := range []string{"full", "reduced"} {
 		rel := filepath.Join(EvaluationDir, set, "report.json")
 		if _, err := os.Stat(filepath.Join(cfg.Out, rel)); err == nil {
@@ -308,4 +314,22 @@ func writeAtomic(path string, data []byte) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// writeSearchFile writes the compact search file 'vindex query' loads
+// (model/search), from the embeddings the index searches, sorted by song id.
+func writeSearchFile(dir, set string) error {
+	embs, err := schema.ReadEmbeddingsFiles(filepath.Join(dir, set, "*.parquet"))
+	if err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
+	sort.Slice(embs, func(i, j int) bool { return embs[i].SongID < embs[j].SongID })
+	m, err := search.FromEmbeddings(embs)
+	if err != nil {
+		return fmt.Errorf("index: search file: %w", err)
+	}
+	if err := search.WriteFile(filepath.Join(dir, search.FileName), m); err != nil {
+		return fmt.Errorf("index: search file: %w", err)
+	}
+	return nil
 }
