@@ -24,9 +24,10 @@ func init() {
 	register.Combiner3[evalRows, metrics.Row, evalRows](&collectRowsFn{})
 	register.DoFn3x1[evalRows, func(metrics.Catalog), func(schema.Reject), error](&buildCatalogFn{})
 	register.DoFn2x0[metrics.Catalog, func(blockPair)](&blockPairsFn{})
-	register.DoFn4x0[context.Context, blockPair, metrics.Catalog, func(int64, rankCounts)](&countRanksFn{})
+	register.DoFn4x1[context.Context, blockPair, func(*metrics.Catalog) bool, func(int64, rankCounts), error](&countRanksFn{})
+	register.Iter1[metrics.Catalog]()
 	register.Combiner1[rankCounts](&sumCountsFn{})
-	register.DoFn5x1[context.Context, int64, rankCounts, metrics.Catalog, func(metrics.QueryResult), error](&queryResultFn{})
+	register.DoFn5x1[context.Context, int64, rankCounts, func(*metrics.Catalog) bool, func(metrics.QueryResult), error](&queryResultFn{})
 	register.DoFn2x0[metrics.Catalog, func(metrics.QueryResult)](&noVersionsFn{})
 	register.Emitter1[metrics.Row]()
 	register.Emitter1[metrics.Catalog]()
@@ -209,9 +210,30 @@ type countRanksFn struct {
 	Distance                   string
 	BlockQueries, BlockCatalog int
 	Workers                    int
+
+	cat *metrics.Catalog // the decoded side input, kept for the instance's life
 }
 
-func (f *countRanksFn) ProcessElement(ctx context.Context, p blockPair, cat metrics.Catalog, emit func(int64, rankCounts)) {
+// catalogOf decodes the catalog side input once per DoFn instance: a
+// singleton side input taken by value would be decoded again for every
+// element (≈100 MB at 100,000 × 256). The catalog is one singleton in the
+// global window, the same for every bundle.
+func catalogOf(cache **metrics.Catalog, side func(*metrics.Catalog) bool) (*metrics.Catalog, error) {
+	if *cache == nil {
+		var c metrics.Catalog
+		if !side(&c) {
+			return nil, fmt.Errorf("transforms: Evaluate: no catalog side input")
+		}
+		*cache = &c
+	}
+	return *cache, nil
+}
+
+func (f *countRanksFn) ProcessElement(ctx context.Context, p blockPair, side func(*metrics.Catalog) bool, emit func(int64, rankCounts)) error {
+	cat, err := catalogOf(&f.cat, side)
+	if err != nil {
+		return err
+	}
 	evalBlockPairs.Inc(ctx, 1)
 	dst := make([][]int64, p.QHi-p.QLo)
 	for q := p.QLo; q < p.QHi; q++ {
@@ -226,6 +248,7 @@ func (f *countRanksFn) ProcessElement(ctx context.Context, p blockPair, cat metr
 			emit(int64(p.QLo+i), rankCounts{Counts: c})
 		}
 	}
+	return nil
 }
 
 // sumCountsFn sums partial counts element-wise.
@@ -242,9 +265,15 @@ func (sumCountsFn) MergeAccumulators(a, b rankCounts) rankCounts {
 	return out
 }
 
-type queryResultFn struct{}
+type queryResultFn struct {
+	cat *metrics.Catalog
+}
 
-func (f *queryResultFn) ProcessElement(ctx context.Context, q int64, c rankCounts, cat metrics.Catalog, emit func(metrics.QueryResult)) error {
+func (f *queryResultFn) ProcessElement(ctx context.Context, q int64, c rankCounts, side func(*metrics.Catalog) bool, emit func(metrics.QueryResult)) error {
+	cat, err := catalogOf(&f.cat, side)
+	if err != nil {
+		return err
+	}
 	if q < 0 || int(q) >= cat.Len() || cat.NumVersions(int(q)) != len(c.Counts) {
 		return fmt.Errorf("transforms: Evaluate: counts of query %d do not fit the catalog", q)
 	}
