@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"sync"
 
@@ -19,11 +20,11 @@ import (
 )
 
 func init() {
-	register.DoFn5x1[context.Context, schema.Song, func(schema.Embedding), func(schema.Reject), func(carryKey), error](&embedFn{})
+	beam.RegisterType(reflect.TypeOf((*embedFn)(nil)).Elem())
 	register.Emitter1[carryKey]()
 	register.Function1x2(keyCarry)
 	register.Function1x2(keyEmbedding)
-	register.DoFn4x1[string, func(*schema.Embedding) bool, func(*schema.Embedding) bool, func(schema.Embedding), error](&joinCarryFn{})
+	beam.RegisterType(reflect.TypeOf((*joinCarryFn)(nil)).Elem())
 	register.Iter1[schema.Embedding]()
 	register.Emitter1[schema.Embedding]()
 	register.Emitter1[schema.Reject]()

@@ -16,9 +16,9 @@ import (
 func init() {
 	beam.RegisterType(reflect.TypeOf((*queryRows)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*evalInfo)(nil)).Elem())
-	register.Combiner3[queryRows, metrics.QueryResult, queryRows](&collectQueriesFn{})
-	register.DoFn2x0[metrics.Catalog, func(evalInfo)](&evalInfoFn{})
-	register.DoFn4x1[queryRows, evalInfo, func(*schema.Reject) bool, func(string), error](&writeReportFn{})
+	beam.RegisterType(reflect.TypeOf((*collectQueriesFn)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*evalInfoFn)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*writeReportFn)(nil)).Elem())
 	register.Iter1[schema.Reject]()
 	register.Emitter1[evalInfo]()
 	register.Emitter1[string]()

@@ -8,23 +8,23 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/vindex/vindex/model/reduce"
 	"github.com/vindex/vindex/schema"
 )
 
 func init() {
-	register.Combiner3[momentsAccum, schema.Embedding, FittedReducer](&pcaFitFn{})
-	register.Combiner3[sampleAccum, schema.Embedding, FittedReducer](&icaFitFn{})
-	register.Combiner3[countAccum, schema.Embedding, FittedReducer](&grpFitFn{})
-	register.DoFn2x1[context.Context, FittedReducer, error](&writeReducerFn{})
+	beam.RegisterType(reflect.TypeOf((*pcaFitFn)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*icaFitFn)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*grpFitFn)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*writeReducerFn)(nil)).Elem())
 }
 
 // FittedReducer is a fitted reducer as a PCollection element or side input:

@@ -3,6 +3,7 @@ package transforms
 import (
 	"fmt"
 	"math"
+	"reflect"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
@@ -12,7 +13,7 @@ import (
 )
 
 func init() {
-	register.DoFn4x1[schema.Embedding, func(*FittedReducer) bool, func(schema.Embedding), func(schema.Reject), error](&reduceFn{})
+	beam.RegisterType(reflect.TypeOf((*reduceFn)(nil)).Elem())
 	register.Iter1[FittedReducer]()
 	register.Emitter1[schema.Embedding]()
 	register.Emitter1[schema.Reject]()

@@ -21,12 +21,12 @@ import (
 
 func init() {
 	beam.RegisterType(reflect.TypeOf((*shardFile)(nil)).Elem())
-	register.DoFn2x0[beam.T, func(int, beam.T)](&shardKeyFn{})
+	beam.RegisterType(reflect.TypeOf((*shardKeyFn)(nil)).Elem())
 	register.Emitter2[int, beam.T]()
-	register.DoFn3x2[context.Context, int, func(*beam.T) bool, shardFile, error](&writeShardFn{})
+	beam.RegisterType(reflect.TypeOf((*writeShardFn)(nil)).Elem())
 	register.Iter1[beam.T]()
 	register.Emitter1[shardFile]()
-	register.DoFn3x1[context.Context, []byte, func(*shardFile) bool, error](&finalizeFn{})
+	beam.RegisterType(reflect.TypeOf((*finalizeFn)(nil)).Elem())
 	register.Iter1[shardFile]()
 }
 
