@@ -57,3 +57,23 @@ func dotTileGo(dst, q []float32, nq int, x []float32, nx, d int) {
 		}
 	}
 }
+
+// DotRow writes dst[j] = q · x_j for the nx rows of x (row-major, d columns),
+// with exactly the arithmetic dotTile uses for each pair, so that a search
+// over a catalog scores as its evaluation does (model/search).
+func DotRow(dst, q, x []float32, nx, d int) {
+	if len(dst) < nx || len(q) < d || len(x) < nx*d {
+		panic("metrics: DotRow: short buffers")
+	}
+	if dotRowAsm(dst, q, x, nx, d) {
+		return
+	}
+	for j := 0; j < nx; j++ {
+		xj := x[j*d : j*d+d]
+		var s float32
+		for i, v := range q[:d] {
+			s += v * xj[i]
+		}
+		dst[j] = s
+	}
+}

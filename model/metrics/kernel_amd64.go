@@ -52,3 +52,24 @@ func dotTileAsm(dst, q []float32, nq int, x []float32, nx, d int) bool {
 	}
 	return true
 }
+
+// dotRowAsm writes dst[j] = q·x_j with the 4×2 kernel (query row repeated),
+// exactly the arithmetic dotTile uses for that pair.
+func dotRowAsm(dst, q, x []float32, nx, d int) bool {
+	if !hasAVX2FMA || d%8 != 0 || d == 0 || nx == 0 {
+		return false
+	}
+	var out [8]float32
+	for j := 0; j < nx; j += 2 {
+		xs := d
+		if j+1 == nx {
+			xs = 0
+		}
+		dot4x2(&q[0], 0, &x[j*d], xs, d, &out)
+		dst[j] = out[0]
+		if j+1 < nx {
+			dst[j+1] = out[1]
+		}
+	}
+	return true
+}

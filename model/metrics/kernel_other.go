@@ -3,3 +3,5 @@
 package metrics
 
 func dotTileAsm(dst, q []float32, nq int, x []float32, nx, d int) bool { return false }
+
+func dotRowAsm(dst, q, x []float32, nx, d int) bool { return false }

@@ -11,8 +11,7 @@
 // smaller song_id. Vectors are prepared as model/metrics prepares its
 // catalog (unit vectors for cosine, centred unit vectors for pearson, raw
 // vectors with bias −‖x‖²/2 for sqeuclidean) and each dot product uses the
-// same arithmetic as metrics' tile kernel (its AVX2/FMA 4×2 kernel is copied
-// here byte for byte, kernel_amd64.s, because metrics does not export it), so
+// same arithmetic as metrics' tile kernel (metrics.DotRow), so
 // a query's ranking is the ranking metrics evaluates. Index.Similarity turns
 // a score into the value remove-spec.md §3.1 defines: the cosine, the
 // Pearson correlation, or the sqeuclidean distance (‖q‖²+‖x‖²−2q·x+1e-12)/d.

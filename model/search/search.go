@@ -432,16 +432,4 @@ func (h *topK) offer(n Neighbor) {
 
 // dotRow writes dst[j] = q·x_j for the nx rows of x, with the same
 // arithmetic as model/metrics' tile kernel for every pair.
-func dotRow(dst, q, x []float32, nx, d int) {
-	if dotRowAsm(dst, q, x, nx, d) {
-		return
-	}
-	for j := 0; j < nx; j++ {
-		xj := x[j*d : j*d+d]
-		var s float32
-		for i, v := range q {
-			s += v * xj[i]
-		}
-		dst[j] = s
-	}
-}
+func dotRow(dst, q, x []float32, nx, d int) { metrics.DotRow(dst, q, x, nx, d) }

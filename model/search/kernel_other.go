@@ -1,5 +1,0 @@
-//go:build !amd64
-
-package search
-
-func dotRowAsm(dst, q, x []float32, nx, d int) bool { return false }
