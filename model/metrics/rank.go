@@ -21,7 +21,12 @@ func (c *Catalog) relevant(q int, s []float32, idx []int32) ([]float32, []int32)
 		if int(x) == q {
 			continue
 		}
-		s = append(s, dot(vq, c.Vecs[int(x)*d:(int(x)+1)*d])+c.Bias[x])
+		// The same kernel as the counts (DotRow ≡ dotTile per pair): a
+		// version's score must equal the one it is compared against, or
+		// exact ties would be ranked inconsistently.
+		var one [1]float32
+		DotRow(one[:], vq, c.Vecs[int(x)*d:(int(x)+1)*d], 1, d)
+		s = append(s, one[0]+c.Bias[x])
 		idx = append(idx, x)
 	}
 	sort.Sort(relOrder{s, idx})
