@@ -213,14 +213,6 @@ func Preprocessing(hop int, padShort bool) string {
 	return p
 }
 
-// EmbeddingOf builds the embedding row of song: the vector, the model id, the
-// content hash, and the song's metadata carried over.
-func EmbeddingOf(song *schema.Song, vec []float32, modelID, preprocessing string) schema.Embedding {
-	e := schema.Embedding{Embedding: vec, Model: modelID, ContentHash: schema.ContentHash(song, preprocessing, modelID)}
-	e.CarryMetadata(song)
-	return e
-}
-
 // weightsCache holds the immutable weights a process has loaded, keyed by URI
 // and config, so a worker loads a checkpoint once however many DoFn instances
 // it runs. This is the one piece of package-level mutable state vindex has
