@@ -160,9 +160,9 @@ func (f *File) Embeddings(rg int) iter.Seq2[Embedding, error] {
 			e := Embedding{SongID: r.songID, WorkID: r.workID, Embedding: r.vec, Model: r.model,
 				Reducer: r.reducer, ContentHash: r.contentHash,
 				Title: r.title, Artist: r.artist, Year: r.year, Instrumental: r.instrumental,
-				DurationS: r.durationS, Extra: r.extra}
+				DurationS: r.durationS, Extra: r.extra, File: f.name}
 			return yield(e, rowErr)
-		}, func(err error) { yield(Embedding{}, err) })
+		}, func(err error) { yield(Embedding{File: f.name}, err) })
 	}
 }
 

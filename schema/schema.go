@@ -76,6 +76,9 @@ type Embedding struct {
 	Instrumental string            `parquet:"instrumental,optional"`
 	DurationS    float32           `parquet:"duration_s,optional"`
 	Extra        map[string]string `parquet:"extra,optional"`
+
+	// File is the file the row was read from; it is not a column.
+	File string `parquet:"-"`
 }
 
 // CarryMetadata copies the song's ids and metadata into e (SongID, WorkID,

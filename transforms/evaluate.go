@@ -97,7 +97,7 @@ type evalRowFn struct {
 }
 
 func (f *evalRowFn) ProcessElement(e schema.Embedding, emit func(metrics.Row), reject func(schema.Reject)) {
-	r := metrics.RowOf(&e, f.GroupBy, "")
+	r := metrics.RowOf(&e, f.GroupBy, e.File)
 	if why := metrics.CheckRow(&r, metrics.Distance(f.Distance)); why != "" {
 		reject(schema.Reject{SongID: e.SongID, Stage: "evaluate", Reason: why})
 		return

@@ -148,6 +148,8 @@ func TestReadEmbeddingsRoundTrip(t *testing.T) {
 	if err := schema.WriteEmbeddingsFile(filepath.Join(dir, "e.parquet"), embs, schema.WriterOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// Rows read back name their file (Embedding.File, not a column).
+	embs[0].File, embs[1].File = filepath.Join(dir, "e.parquet"), filepath.Join(dir, "e.parquet")
 	p, s := beam.NewPipelineWithRoot()
 	got, rejects := ReadEmbeddings(s, filepath.Join(dir, "*.parquet"))
 	passert.Equals(s, got, embs[0], embs[1])

@@ -69,7 +69,7 @@ func Evaluate(embs []schema.Embedding, cfg Config) (*Report, error) {
 	}
 	rows := make([]Row, len(embs))
 	for i := range embs {
-		rows[i] = RowOf(&embs[i], cfg.GroupBy, "")
+		rows[i] = RowOf(&embs[i], cfg.GroupBy, embs[i].File)
 	}
 	d := cfg.Distance
 	if d == "" {
