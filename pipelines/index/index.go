@@ -256,7 +256,7 @@ func Finish(cfg Config, counters map[string]int64) (*Info, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := writeAtomic(filepath.Join(cfg.Out, InfoFile), append(b, '\n')); err != nil {
+	if err := WriteFileAtomic(filepath.Join(cfg.Out, InfoFile), append(b, '\n')); err != nil {
 		return nil, err
 	}
 	return info, nil
@@ -294,9 +294,10 @@ func (info *Info) ReadReports(dir string) ([]*metrics.Report, error) {
 	return out, nil
 }
 
-// writeAtomic writes data to path through a temporary file, synced and
-// renamed.
-func writeAtomic(path string, data []byte) error {
+// WriteFileAtomic writes data to path through a temporary file in the same
+// folder, synced and renamed: readers see the old file or the new one, never
+// a part.
+func WriteFileAtomic(path string, data []byte) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err

@@ -268,23 +268,7 @@ func headlineMAP(dir string, info *index.Info) (float64, bool) {
 
 // switchCurrent points dir/CURRENT at version, atomically.
 func switchCurrent(dir, version string) error {
-	tmp, err := os.CreateTemp(dir, "."+CurrentFile+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("reindex: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.WriteString(version + "\n"); err != nil {
-		tmp.Close()
-		return fmt.Errorf("reindex: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("reindex: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("reindex: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, CurrentFile)); err != nil {
+	if err := index.WriteFileAtomic(filepath.Join(dir, CurrentFile), []byte(version+"\n")); err != nil {
 		return fmt.Errorf("reindex: %w", err)
 	}
 	return nil
