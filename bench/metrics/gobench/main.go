@@ -20,10 +20,10 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
+	"github.com/vindex/vindex/importer/npy"
 	"github.com/vindex/vindex/model/metrics"
 	"github.com/vindex/vindex/runners"
 	"github.com/vindex/vindex/schema"
-	"github.com/vindex/vindex/importer/npy"
 	"github.com/vindex/vindex/transforms"
 )
 
