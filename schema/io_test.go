@@ -44,7 +44,7 @@ func TestSongsRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range want {
-		want[i].File = path
+		want[i].File, want[i].Row = path, int64(i)
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("round trip differs:\n got %+v\nwant %+v", got[0], want[0])
