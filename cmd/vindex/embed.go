@@ -31,6 +31,7 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.Out, "out", "", "output folder")
 	fs.IntVar(&cfg.Shards, "shards", 0, "number of output files (0: automatic)")
 	mf := addModelFlags(fs, &cfg.Model)
+	overwrite := addOverwriteFlag(fs)
 	rf := addRunnerFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -40,13 +41,22 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := cfg.Validate(ctx); err != nil {
 		return err
 	}
+	out, err := startOutput(ctx, "embed", cfg.Out, *overwrite, rf.dryRun, cfg.In, cfg.Weights)
+	if err != nil {
+		return err
+	}
+	defer out.Abort()
+	cfg.Out = out.Dir
 	p, s := beam.NewPipelineWithRoot()
 	embed.Build(s, cfg)
 	res, err := runners.Run(ctx, p, rf.options(stderr, 0))
 	if err != nil {
 		return fmt.Errorf("embed: %w", err)
 	}
-	fmt.Fprintf(stdout, "embeddings: %s\nrejects:    %s\n", embed.EmbeddingsDir(cfg.Out), embed.RejectsDir(cfg.Out))
+	if err := out.Commit(); err != nil {
+		return fmt.Errorf("embed: %w", err)
+	}
+	fmt.Fprintf(stdout, "embeddings: %s\nrejects:    %s\n", embed.EmbeddingsDir(out.Final), embed.RejectsDir(out.Final))
 	fmt.Fprint(stdout, res.Summary())
 	return nil
 }

@@ -115,6 +115,9 @@ func query(ctx context.Context, cfg queryConfig) (*queryResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("query: %w", err)
 	}
+	if err := info.Verify(dir); err != nil {
+		return nil, fmt.Errorf("query: %w", err)
+	}
 	dist, err := metrics.ParseDistance(info.Distance)
 	if err != nil {
 		return nil, fmt.Errorf("query: %s: %w", filepath.Join(dir, index.InfoFile), err)

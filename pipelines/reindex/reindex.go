@@ -121,6 +121,9 @@ func Prepare(ctx context.Context, cfg Config) (*Plan, error) {
 	if cur != "" {
 		plan.Previous = cur
 		plan.prevInfo, err = index.ReadInfo(filepath.Join(cfg.Index, cur))
+		if err == nil {
+			err = plan.prevInfo.Verify(filepath.Join(cfg.Index, cur))
+		}
 		if err != nil {
 			return nil, fmt.Errorf("reindex: current version: %w", err)
 		}
