@@ -73,14 +73,14 @@ func StartOutput(ctx context.Context, final string, opt OutputOptions) (*Output,
 		}
 		return nil, fmt.Errorf("storage: %w", err)
 	}
-	replace := len(ents) > 0
+	exists, nonEmpty := err == nil, len(ents) > 0
 	switch {
-	case replace && !holds:
+	case nonEmpty && !holds:
 		return nil, fmt.Errorf("%w: %s holds files that are not a vindex output; choose a new or empty folder", ErrOutputExists, final)
 	case holds && !opt.Overwrite:
 		return nil, fmt.Errorf("%w: %s (give --overwrite to replace it, atomically, once the new output is complete)", ErrOutputExists, final)
 	}
-	if replace {
+	if nonEmpty {
 		if in := containedInput(final, opt.Inputs); in != "" {
 			return nil, fmt.Errorf("storage: output %s contains the input %s: replacing it would delete the input", final, in)
 		}
@@ -102,7 +102,7 @@ func StartOutput(ctx context.Context, final string, opt OutputOptions) (*Output,
 	if err := os.Mkdir(dir, DirPerm); err != nil {
 		return nil, fmt.Errorf("storage: %w", err)
 	}
-	return &Output{Final: final, Dir: dir, ctx: ctx, staged: true, replace: replace}, nil
+	return &Output{Final: final, Dir: dir, ctx: ctx, staged: true, replace: exists}, nil
 }
 
 // holdsOutput reports whether folder dir matches one of the markers.
@@ -157,8 +157,7 @@ func (o *Output) Commit() error {
 		return err
 	}
 	parent := filepath.Dir(o.Final)
-	if !o.replace {
-		// Final is absent, or an empty folder rename(2) replaces.
+	if !o.replace { // Final is absent
 		if err := os.Rename(o.Dir, o.Final); err != nil {
 			return fmt.Errorf("storage: publishing %s: %w", o.Final, err)
 		}
