@@ -92,7 +92,7 @@ func Load(ctx context.Context, root string, opt Options) (*Version, error) {
 
 // LoadDir loads the version folder dir of the index root, named name.
 func LoadDir(ctx context.Context, root, dir, name string, opt Options) (*Version, error) {
-	info, err := readInfo(ctx, dir)
+	info, err := ReadInfo(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -154,8 +154,9 @@ func Verify(ctx context.Context, v *Version, rows int) error {
 	return nil
 }
 
-// readInfo reads and checks index.json of a version folder.
-func readInfo(ctx context.Context, dir string) (*index.Info, error) {
+// ReadInfo reads and checks index.json of a version folder (a local path or
+// a URI).
+func ReadInfo(ctx context.Context, dir string) (*index.Info, error) {
 	p := joinPath(dir, index.InfoFile)
 	b, err := readFile(ctx, p, maxSmallFile)
 	if errors.Is(err, fs.ErrNotExist) {

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -64,7 +65,10 @@ type Neighbor struct {
 // (model/search, parallel over catalog blocks on all cores), ties go to the
 // smaller song_id, and a query song that is in the index is never its own
 // neighbour. The first song that cannot be queried is a *SongError.
-func (v *Version) Neighbors(req Request) ([]Answer, error) {
+//
+// ctx is checked between feature rows (each is a run of the network): a
+// cancelled request stops early with ctx's error.
+func (v *Version) Neighbors(ctx context.Context, req Request) ([]Answer, error) {
 	if req.K < 1 {
 		return nil, fmt.Errorf("%w (got %d)", ErrK, req.K)
 	}
@@ -83,6 +87,9 @@ func (v *Version) Neighbors(req Request) ([]Answer, error) {
 		out = append(out, Answer{SongID: ix.IDs[r], WorkID: ix.WorkIDs[r], Title: ix.Titles[r], Artist: ix.Artists[r], InIndex: true})
 	}
 	for i := range req.Songs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		s := &req.Songs[i]
 		vec, err := v.emb.Embed(s)
 		if err != nil {

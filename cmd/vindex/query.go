@@ -107,7 +107,7 @@ func runQueryConfig(ctx context.Context, cfg queryConfig) (*queryResult, error) 
 		}
 		req.Songs = songs
 	}
-	answers, err := v.Neighbors(req)
+	answers, err := v.Neighbors(ctx, req)
 	var se *query.SongError
 	switch {
 	case errors.As(err, &se) && cfg.Features == "":
