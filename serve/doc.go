@@ -7,7 +7,7 @@
 //	GET  /v1/index                            the version in service
 //	GET  /healthz, /readyz, /metrics          liveness, readiness (a version is loaded), Prometheus
 //
-// Answers come from package query, so they equal 'vindex query''s.
+// Answers come from package query, so they equal those of 'vindex query'.
 //
 // # Versions and hot swap
 //
