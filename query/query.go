@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/vindex/vindex/model/search"
 	"github.com/vindex/vindex/schema"
@@ -66,8 +69,9 @@ type Neighbor struct {
 // smaller song_id, and a query song that is in the index is never its own
 // neighbour. The first song that cannot be queried is a *SongError.
 //
-// ctx is checked between feature rows (each is a run of the network): a
-// cancelled request stops early with ctx's error.
+// Feature rows are embedded in parallel (one network per core); ctx is
+// checked before each (a run of the network): a cancelled request stops
+// early with ctx's error.
 func (v *Version) Neighbors(ctx context.Context, req Request) ([]Answer, error) {
 	if req.K < 1 {
 		return nil, fmt.Errorf("%w (got %d)", ErrK, req.K)
@@ -86,16 +90,13 @@ func (v *Version) Neighbors(ctx context.Context, req Request) ([]Answer, error) 
 		qs = append(qs, ix.QueryOf(r))
 		out = append(out, Answer{SongID: ix.IDs[r], WorkID: ix.WorkIDs[r], Title: ix.Titles[r], Artist: ix.Artists[r], InIndex: true})
 	}
+	vecs, err := v.embedAll(ctx, req.Songs)
+	if err != nil {
+		return nil, err
+	}
 	for i := range req.Songs {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
 		s := &req.Songs[i]
-		vec, err := v.emb.Embed(s)
-		if err != nil {
-			return nil, &SongError{SongID: s.SongID, Index: i, Err: err}
-		}
-		q, err := ix.PrepareQuery(vec)
+		q, err := ix.PrepareQuery(vecs[i])
 		if err != nil {
 			return nil, &SongError{SongID: s.SongID, Index: i, Err: err}
 		}
@@ -125,3 +126,34 @@ func (v *Version) Neighbors(ctx context.Context, req Request) ([]Answer, error) 
 // Embedder returns the version's embedder, nil when it was loaded without
 // Options.Embedder.
 func (v *Version) Embedder() *Embedder { return v.emb }
+
+// embedAll embeds songs on up to GOMAXPROCS goroutines; the error of the
+// first song (in request order) that fails is returned.
+func (v *Version) embedAll(ctx context.Context, songs []schema.Song) ([][]float32, error) {
+	vecs := make([][]float32, len(songs))
+	errs := make([]error, len(songs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(songs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(songs); i = int(next.Add(1) - 1) {
+				if errs[i] = ctx.Err(); errs[i] == nil {
+					vecs[i], errs[i] = v.emb.Embed(&songs[i])
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		switch {
+		case err == nil:
+		case ctx.Err() != nil && errors.Is(err, ctx.Err()):
+			return nil, err
+		default:
+			return nil, &SongError{SongID: songs[i].SongID, Index: i, Err: err}
+		}
+	}
+	return vecs, nil
+}
