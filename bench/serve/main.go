@@ -58,6 +58,7 @@ type config struct {
 	featConc    int
 	featFrames  int
 	vindex      string
+	rate        float64
 }
 
 func main() {
@@ -74,6 +75,7 @@ func main() {
 	flag.IntVar(&c.featBatch, "feature-batch", 4, "songs per feature request")
 	flag.IntVar(&c.featConc, "feature-c", 2, "concurrent feature requests")
 	flag.IntVar(&c.featFrames, "feature-frames", 2000, "frames per feature song at the model rate (2000 ≈ 186 s)")
+	flag.Float64Var(&c.rate, "rate", 300, "requests/s of the paced phases (0: skip them); latency is measured from each request's scheduled time")
 	flag.StringVar(&c.vindex, "vindex", "", "a vindex binary to run as the server (default: serve in this process)")
 	flag.Parse()
 	if err := run(c); err != nil {
@@ -107,19 +109,28 @@ func run(c config) error {
 		return err
 	}
 	fmt.Printf("server: %s, GOMAXPROCS %d, ready in %v\n", base, runtime.GOMAXPROCS(0), time.Since(start).Round(time.Millisecond))
-	warm := phase(c, base, nil, time.Second)
-	_ = warm
-	p := phase(c, base, nil, c.duration)
-	p.print("song-id queries")
+	phase(c, base, nil, time.Second, 0) // warm-up
+	p := phase(c, base, nil, c.duration, 0)
+	p.print(fmt.Sprintf("song-id queries, %d clients as fast as they can", c.conc))
+	if c.rate > 0 {
+		p := phase(c, base, nil, c.duration, c.rate)
+		p.print(fmt.Sprintf("song-id queries, %d clients paced at %.0f/s", c.conc, c.rate))
+	}
 	if c.swap {
-		if err := setCurrent(c.dir, "v0002"); err != nil {
-			return err
-		}
-		sw := phase(c, base, func() { reload() }, c.duration)
-		sw.print("song-id queries, swap to v0002 during the phase")
-		if sw.swapAt > 0 {
-			fmt.Printf("  swap: triggered at %v, v0002 answering from %v; latency of requests started in that window: %s\n",
-				sw.swapAt.Round(time.Millisecond), sw.swappedAt.Round(time.Millisecond), sw.window.summary())
+		next := "v0002"
+		for _, rate := range []float64{0, c.rate} {
+			if rate == 0 && c.rate > 0 {
+				continue // the swap is measured at the paced rate when there is one
+			}
+			if err := setCurrent(c.dir, next); err != nil {
+				return err
+			}
+			sw := phase(c, base, func() { reload() }, c.duration, rate)
+			sw.print(fmt.Sprintf("song-id queries at %.0f/s (0: unpaced), swap to %s during the phase", rate, next))
+			if sw.swapAt > 0 {
+				fmt.Printf("  swap: triggered at %v, %s answering from %v; latency of requests started from the trigger to 1 s after: %s\n",
+					sw.swapAt.Round(time.Millisecond), next, sw.swappedAt.Round(time.Millisecond), sw.window.summary())
+			}
 		}
 	}
 	if c.featSongs > 0 {
@@ -281,8 +292,11 @@ func (p *phaseResult) print(name string) {
 }
 
 // phase runs c.conc clients asking random song ids for d (or until
-// c.maxRequests); swap, when given, is called at a third of the phase.
-func phase(c config, base string, swap func(), d time.Duration) *phaseResult {
+// c.maxRequests), as fast as they can or, with rate > 0, each request at
+// its scheduled time (latency then counts from that time, so a stalled
+// server is not hidden by clients that wait for it); swap, when given, is
+// called at a third of the phase.
+func phase(c config, base string, swap func(), d time.Duration, rate float64) *phaseResult {
 	type sample struct {
 		start, lat time.Duration
 		version    string
@@ -300,9 +314,16 @@ func phase(c config, base string, swap func(), d time.Duration) *phaseResult {
 		go func() {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(w), 99))
-			for time.Now().Before(end) && next.Add(1) <= int64(c.maxRequests) {
+			for i := 0; time.Now().Before(end) && next.Add(1) <= int64(c.maxRequests); i++ {
 				url := fmt.Sprintf("%s/v1/songs/S%07d/neighbors?k=%d", base, rng.IntN(c.n), c.k)
 				st := time.Now()
+				if rate > 0 {
+					st = t0.Add(time.Duration(float64(i*c.conc+w) / rate * float64(time.Second)))
+					if st.After(end) {
+						break
+					}
+					time.Sleep(time.Until(st))
+				}
 				v, err := get(client, url)
 				lat := time.Since(st)
 				if err != nil {
@@ -330,7 +351,7 @@ func phase(c config, base string, swap func(), d time.Duration) *phaseResult {
 	for _, s := range all {
 		res.all = append(res.all, s.lat)
 		res.versions[s.version]++
-		if swap != nil && res.swappedAt == 0 && s.version == "v0002" {
+		if swap != nil && res.swappedAt == 0 && s.version != all[0].version {
 			res.swappedAt = s.start
 		}
 	}
