@@ -29,6 +29,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -59,6 +60,7 @@ type config struct {
 	featFrames  int
 	vindex      string
 	rate        float64
+	cpuprofile  string
 }
 
 func main() {
@@ -77,8 +79,19 @@ func main() {
 	flag.IntVar(&c.featFrames, "feature-frames", 2000, "frames per feature song at the model rate (2000 ≈ 186 s)")
 	flag.Float64Var(&c.rate, "rate", 300, "requests/s of the paced phases (0: skip them); latency is measured from each request's scheduled time")
 	flag.StringVar(&c.vindex, "vindex", "", "a vindex binary to run as the server (default: serve in this process)")
+	flag.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of this process (server included when in-process) to this file")
 	flag.Parse()
+	if c.cpuprofile != "" {
+		f, err := os.Create(c.cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench/serve:", err)
+			os.Exit(1)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(c); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bench/serve:", err)
 		os.Exit(1)
 	}
@@ -277,6 +290,8 @@ func (l latencies) summary() string {
 }
 
 type phaseResult struct {
+	cpu       float64 // server CPU seconds during the phase (process_cpu_seconds_total)
+	maxRSS    float64 // largest resident set seen during the phase, bytes
 	wall      time.Duration
 	all       latencies
 	errors    int64
@@ -287,8 +302,9 @@ type phaseResult struct {
 }
 
 func (p *phaseResult) print(name string) {
-	fmt.Printf("%s: %.0f requests/s over %v; %s; %d errors; versions %v\n", name,
-		float64(len(p.all))/p.wall.Seconds(), p.wall.Round(time.Millisecond), p.all.summary(), p.errors, p.versions)
+	fmt.Printf("%s: %.0f requests/s over %v; %s; %d errors; versions %v; server CPU %.2f ms a request, max RSS %.0f MB\n", name,
+		float64(len(p.all))/p.wall.Seconds(), p.wall.Round(time.Millisecond), p.all.summary(), p.errors, p.versions,
+		1000*p.cpu/float64(max(1, len(p.all))), p.maxRSS/1e6)
 }
 
 // phase runs c.conc clients asking random song ids for d (or until
@@ -306,6 +322,20 @@ func phase(c config, base string, swap func(), d time.Duration, rate float64) *p
 	var errs atomic.Int64
 	samples := make([][]sample, c.conc)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c.conc}, Timeout: 30 * time.Second}
+	cpu0 := scrape(base, "process_cpu_seconds_total")
+	sampled := make(chan struct{})
+	stopSampling := make(chan struct{})
+	go func() { // the server's resident set, every 50 ms
+		defer close(sampled)
+		for {
+			res.maxRSS = max(res.maxRSS, scrape(base, "process_resident_memory_bytes"))
+			select {
+			case <-stopSampling:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
 	t0 := time.Now()
 	end := t0.Add(d)
 	var wg sync.WaitGroup
@@ -342,6 +372,9 @@ func phase(c config, base string, swap func(), d time.Duration, rate float64) *p
 	}
 	wg.Wait()
 	res.wall = time.Since(t0)
+	close(stopSampling)
+	<-sampled
+	res.cpu = scrape(base, "process_cpu_seconds_total") - cpu0
 	res.errors = errs.Load()
 	var all []sample
 	for _, s := range samples {
@@ -472,4 +505,23 @@ func features(c config, base, weights string) error {
 	fmt.Printf("feature queries: %d songs of %d frames, %d a request, %d concurrent: %.2f songs/s through HTTP (requests: %s); the network alone, %d goroutines: %.2f songs/s (ratio %.2f)\n",
 		len(songs), c.featFrames, c.featBatch, c.featConc, httpRate, lat.summary(), runtime.GOMAXPROCS(0), netRate, httpRate/netRate)
 	return nil
+}
+
+// scrape reads one unlabelled metric from the server's /metrics (0 when
+// absent).
+func scrape(base, name string) float64 {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			var f float64
+			fmt.Sscan(v, &f)
+			return f
+		}
+	}
+	return 0
 }
