@@ -10,6 +10,7 @@ import (
 	"github.com/vindex/vindex/model/reduce"
 	"github.com/vindex/vindex/pipelines/index"
 	"github.com/vindex/vindex/schema"
+	"github.com/vindex/vindex/storage"
 	"github.com/vindex/vindex/transforms"
 )
 
@@ -45,8 +46,8 @@ func NewEmbedder(ctx context.Context, dir string, info *index.Info, dim int) (*E
 	}
 	e := &Embedder{weights: w, dim: w.Dim()}
 	if info.Search == index.CompactDir {
-		p := joinPath(dir, index.ReducerFile)
-		b, err := readFile(ctx, p, maxDataFile)
+		p := storage.Join(dir, index.ReducerFile)
+		b, err := storage.ReadFile(ctx, p, maxDataFile)
 		if err != nil {
 			return nil, fmt.Errorf("query: %w", err)
 		}

@@ -1,20 +1,18 @@
 package query
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	"path/filepath"
 	"strings"
 
 	"github.com/vindex/vindex/model/metrics"
 	"github.com/vindex/vindex/model/search"
 	"github.com/vindex/vindex/pipelines/index"
-	"github.com/vindex/vindex/pipelines/reindex"
 	"github.com/vindex/vindex/schema"
+	"github.com/vindex/vindex/storage"
 )
 
 // ErrNoVersion is returned when an index folder has no current version.
@@ -48,15 +46,15 @@ type Options struct {
 // CURRENT holds and that version's folder. A plain index folder (index.json
 // and no CURRENT) is its own version, named "".
 func Current(ctx context.Context, root string) (dir, name string, err error) {
-	b, err := readFile(ctx, joinPath(root, reindex.CurrentFile), 4096)
+	b, err := storage.ReadFile(ctx, storage.Join(root, CurrentFile), 4096)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		ok, serr := exists(ctx, joinPath(root, index.InfoFile))
+		ok, serr := storage.Exists(ctx, storage.Join(root, index.InfoFile))
 		if serr != nil {
 			return "", "", fmt.Errorf("query: %w", serr)
 		}
 		if !ok {
-			return "", "", fmt.Errorf("%w: %s has no %s and no %s: run 'vindex reindex' or 'vindex index' first", ErrNoVersion, root, reindex.CurrentFile, index.InfoFile)
+			return "", "", fmt.Errorf("%w: %s has no %s and no %s: run 'vindex reindex' or 'vindex index' first", ErrNoVersion, root, CurrentFile, index.InfoFile)
 		}
 		return root, "", nil
 	case err != nil:
@@ -64,19 +62,23 @@ func Current(ctx context.Context, root string) (dir, name string, err error) {
 	}
 	v := strings.TrimSpace(string(b))
 	if v == "" || strings.ContainsAny(v, `/\`) || v == "." || v == ".." {
-		return "", "", fmt.Errorf("query: %s: bad version name %q", joinPath(root, reindex.CurrentFile), v)
+		return "", "", fmt.Errorf("query: %s: bad version name %q", storage.Join(root, CurrentFile), v)
 	}
-	return joinPath(root, v), v, nil
+	return storage.Join(root, v), v, nil
 }
 
-// joinPath joins a folder and a name: filepath.Join for local paths (as
-// 'vindex query' always printed them), schema.JoinPath for URIs.
-func joinPath(dir, name string) string {
-	if isLocal(dir) {
-		return filepath.Join(dir, name)
-	}
-	return schema.JoinPath(dir, name)
-}
+// CurrentFile names the file of an index folder that holds the name of its
+// current version (pipelines/reindex writes it; the layout keeps query from
+// importing the pipeline, and a test checks the two names agree).
+const CurrentFile = "CURRENT"
+
+// maxSmallFile bounds the JSON files an index holds (index.json, manifests,
+// reports, CURRENT).
+const maxSmallFile = 64 << 20
+
+// maxDataFile bounds one data file read whole (a remote search file, a
+// reducer).
+const maxDataFile = 16 << 30
 
 // Load loads the current version of the index folder root (a local path or
 // a URI of a registered Beam filesystem: gs:// works): CURRENT → vNNNN/,
@@ -98,7 +100,7 @@ func LoadDir(ctx context.Context, root, dir, name string, opt Options) (*Version
 	}
 	dist, err := metrics.ParseDistance(info.Distance)
 	if err != nil {
-		return nil, fmt.Errorf("query: %s: %w", joinPath(dir, index.InfoFile), err)
+		return nil, fmt.Errorf("query: %s: %w", storage.Join(dir, index.InfoFile), err)
 	}
 	v := &Version{Root: root, Dir: dir, Name: name, Info: info}
 	m, err := loadMatrix(ctx, dir, info)
@@ -137,7 +139,7 @@ func Verify(ctx context.Context, v *Version, rows int) error {
 	if want > 0 && v.Index.Dim != want {
 		return fmt.Errorf("query: %s: the index searches %d-d vectors, index.json says %d", v.Dir, v.Index.Dim, want)
 	}
-	b, err := readFile(ctx, joinPath(joinPath(v.Dir, searchSet(info)), schema.ManifestName), maxSmallFile)
+	b, err := storage.ReadFile(ctx, storage.Join(storage.Join(v.Dir, searchSet(info)), schema.ManifestName), maxSmallFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil // an index written by hand (tests) may have no manifest
 	}
@@ -157,8 +159,8 @@ func Verify(ctx context.Context, v *Version, rows int) error {
 // ReadInfo reads and checks index.json of a version folder (a local path or
 // a URI).
 func ReadInfo(ctx context.Context, dir string) (*index.Info, error) {
-	p := joinPath(dir, index.InfoFile)
-	b, err := readFile(ctx, p, maxSmallFile)
+	p := storage.Join(dir, index.InfoFile)
+	b, err := storage.ReadFile(ctx, p, maxSmallFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("query: %s is not a complete index (no %s)", dir, index.InfoFile)
 	}
@@ -189,18 +191,18 @@ func searchSet(info *index.Info) string {
 // loadMatrix reads the vectors a version searches: its search file when
 // present, else the Parquet dataset index.json names.
 func loadMatrix(ctx context.Context, dir string, info *index.Info) (*search.Matrix, error) {
-	sf := joinPath(dir, search.FileName)
-	ok, err := exists(ctx, sf)
+	sf := storage.Join(dir, search.FileName)
+	ok, err := storage.Exists(ctx, sf)
 	if err != nil {
 		return nil, fmt.Errorf("query: %w", err)
 	}
 	if ok {
 		var m *search.Matrix
-		if isLocal(sf) {
+		if storage.IsLocal(sf) {
 			m, err = search.ReadFile(sf) // reads the vectors in place
 		} else {
 			var b []byte
-			if b, err = readFile(ctx, sf, maxDataFile); err == nil {
+			if b, err = storage.ReadFile(ctx, sf, maxDataFile); err == nil {
 				m, err = search.Unmarshal(b)
 			}
 		}
@@ -209,14 +211,14 @@ func loadMatrix(ctx context.Context, dir string, info *index.Info) (*search.Matr
 		}
 		return m, nil
 	}
-	return readEmbeddings(ctx, joinPath(dir, searchSet(info)))
+	return readEmbeddings(ctx, storage.Join(dir, searchSet(info)))
 }
 
 // readEmbeddings reads a Parquet dataset of embeddings into a Matrix, in
 // file and row order, validating every row; a file whose row count differs
 // from its manifest entry is an error.
 func readEmbeddings(ctx context.Context, pattern string) (*search.Matrix, error) {
-	files, err := schema.ListDatasetFS(beamFS{ctx}, pattern)
+	files, err := schema.ListDatasetFS(schema.StorageFS{Ctx: ctx}, pattern)
 	if err != nil {
 		return nil, fmt.Errorf("query: %w", err)
 	}
@@ -233,22 +235,14 @@ func readEmbeddings(ctx context.Context, pattern string) (*search.Matrix, error)
 }
 
 func readEmbeddingsFile(ctx context.Context, m *search.Matrix, df schema.DatasetFile) error {
-	var f *schema.File
-	if isLocal(df.Path) {
-		lf, err := schema.OpenLocal(df.Path)
-		if err != nil {
-			return err
-		}
-		defer lf.Close()
-		f = lf.File
-	} else {
-		b, err := readFile(ctx, df.Path, maxDataFile)
-		if err != nil {
-			return err
-		}
-		if f, err = schema.OpenFile(df.Path, bytes.NewReader(b), int64(len(b))); err != nil {
-			return err
-		}
+	r, err := storage.Open(ctx, df.Path)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	f, err := schema.OpenFile(df.Path, r, r.Size())
+	if err != nil {
+		return err
 	}
 	if df.Rows >= 0 && f.NumRows() != df.Rows {
 		return fmt.Errorf("%s: %w: %d rows, manifest says %d", df.Path, schema.ErrBadFile, f.NumRows(), df.Rows)
@@ -291,7 +285,7 @@ func readMAP(ctx context.Context, dir string, info *index.Info) *float64 {
 		if !strings.Contains(rel, "/"+want+"/") {
 			continue
 		}
-		b, err := readFile(ctx, joinPath(dir, rel), maxSmallFile)
+		b, err := storage.ReadFile(ctx, storage.Join(dir, rel), maxSmallFile)
 		if err != nil {
 			return nil
 		}

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vindex/vindex/model"
 	"github.com/vindex/vindex/model/safetensors"
 	"github.com/vindex/vindex/model/search"
-	"github.com/vindex/vindex/pipelines/demo"
 	"github.com/vindex/vindex/pipelines/index"
 	"github.com/vindex/vindex/pipelines/reindex"
 	"github.com/vindex/vindex/schema"
@@ -50,7 +50,11 @@ func writeVersion(t *testing.T, dir string, embs []schema.Embedding, info index.
 			mx.Artists = append(mx.Artists, e.Artist)
 			mx.Vecs = append(mx.Vecs, e.Embedding...)
 		}
-		if err := search.WriteFile(filepath.Join(dir, search.FileName), mx); err != nil {
+		b, err := search.Marshal(mx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, search.FileName), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -169,7 +173,7 @@ func TestFeatures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := safetensors.Write(f, demo.SeededCheckpoint(16, 1), nil); err != nil {
+	if err := safetensors.Write(f, model.SeededCheckpoint(16, 1), nil); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()
@@ -233,5 +237,11 @@ func TestFeatures(t *testing.T) {
 	cancel()
 	if _, err := v.Neighbors(cctx, Request{Songs: songs, K: 1}); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: %v", err)
+	}
+}
+
+func TestCurrentFileIsReindexs(t *testing.T) {
+	if CurrentFile != reindex.CurrentFile {
+		t.Errorf("query reads %q, reindex writes %q", CurrentFile, reindex.CurrentFile)
 	}
 }

@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vindex/vindex/model"
 	"github.com/vindex/vindex/model/safetensors"
-	"github.com/vindex/vindex/pipelines/demo"
 	"github.com/vindex/vindex/pipelines/index"
 	"github.com/vindex/vindex/pipelines/reindex"
 	"github.com/vindex/vindex/query"
@@ -41,7 +41,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := safetensors.Write(f, demo.SeededCheckpoint(16, 1), nil); err != nil {
+	if err := safetensors.Write(f, model.SeededCheckpoint(16, 1), nil); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()

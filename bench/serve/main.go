@@ -40,10 +40,10 @@ import (
 	"github.com/vindex/vindex/model"
 	"github.com/vindex/vindex/model/safetensors"
 	"github.com/vindex/vindex/model/search"
-	"github.com/vindex/vindex/pipelines/demo"
 	"github.com/vindex/vindex/pipelines/index"
-	"github.com/vindex/vindex/pipelines/reindex"
+	"github.com/vindex/vindex/query"
 	"github.com/vindex/vindex/serve"
+	"github.com/vindex/vindex/storage"
 )
 
 type config struct {
@@ -162,14 +162,14 @@ func writeIndex(c config) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := safetensors.Write(f, demo.SeededCheckpoint(c.d, 1), nil); err != nil {
+	if err := safetensors.Write(f, model.SeededCheckpoint(c.d, 1), nil); err != nil {
 		f.Close()
 		return "", err
 	}
 	if err := f.Close(); err != nil {
 		return "", err
 	}
-	w, err := model.NewWeights(demo.SeededCheckpoint(c.d, 1), model.Config{})
+	w, err := model.NewWeights(model.SeededCheckpoint(c.d, 1), model.Config{})
 	if err != nil {
 		return "", err
 	}
@@ -178,13 +178,17 @@ func writeIndex(c config) (string, error) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return "", err
 		}
-		if err := search.WriteFile(filepath.Join(dir, search.FileName), synthMatrix(c.n, c.d, uint64(v+1))); err != nil {
+		b, err := search.Marshal(synthMatrix(c.n, c.d, uint64(v+1)))
+		if err != nil {
+			return "", err
+		}
+		if err := storage.WriteFile(context.Background(), filepath.Join(dir, search.FileName), b); err != nil {
 			return "", err
 		}
 		info := index.Info{Format: index.FormatVersion, Created: time.Now().UTC(), Command: "bench/serve", Weights: weights,
 			Model: w.ID(), Dim: c.d, Distance: "cosine", Search: index.EmbeddingsDir, Songs: int64(c.n)}
-		b, _ := json.MarshalIndent(info, "", "  ")
-		if err := index.WriteFileAtomic(filepath.Join(dir, index.InfoFile), b); err != nil {
+		b, _ = json.MarshalIndent(info, "", "  ")
+		if err := storage.WriteFile(context.Background(), filepath.Join(dir, index.InfoFile), b); err != nil {
 			return "", err
 		}
 	}
@@ -192,7 +196,7 @@ func writeIndex(c config) (string, error) {
 }
 
 func setCurrent(dir, v string) error {
-	return index.WriteFileAtomic(filepath.Join(dir, reindex.CurrentFile), []byte(v+"\n"))
+	return storage.WriteFile(context.Background(), filepath.Join(dir, query.CurrentFile), []byte(v+"\n"))
 }
 
 // synthMatrix is n songs in works of 4 versions: a work's vector plus noise.
@@ -429,7 +433,7 @@ func features(c config, base, weights string) error {
 		}
 	}
 	// The network alone, one per core.
-	w, err := model.NewWeights(demo.SeededCheckpoint(c.d, 1), model.Config{})
+	w, err := model.NewWeights(model.SeededCheckpoint(c.d, 1), model.Config{})
 	if err != nil {
 		return err
 	}

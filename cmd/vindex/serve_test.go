@@ -18,8 +18,8 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
+	"github.com/vindex/vindex/model"
 	"github.com/vindex/vindex/model/safetensors"
-	"github.com/vindex/vindex/pipelines/demo"
 	"github.com/vindex/vindex/schema"
 )
 
@@ -80,7 +80,7 @@ func TestServeEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := safetensors.Write(f, demo.SeededCheckpoint(64, 3), nil); err != nil {
+	if err := safetensors.Write(f, model.SeededCheckpoint(64, 3), nil); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()
