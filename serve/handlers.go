@@ -148,15 +148,15 @@ func (s *Server) songNeighbors(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) featureNeighbors(w http.ResponseWriter, r *http.Request) error {
-	l := s.acquire() // before reading the body: the body is embedded for this version
-	if l == nil {
+	if s.cur.Load() == nil {
 		return notReady()
 	}
-	defer l.release()
 	req, err := s.readFeatures(w, r)
 	if err != nil {
 		return err
 	}
+	l := s.acquire() // after reading the body: a slow client does not hold a replaced version
+	defer l.release()
 	return s.answer(w, r, l.v, req)
 }
 
