@@ -368,24 +368,17 @@ func TestSwap(t *testing.T) {
 	if code != http.StatusOK || res["version"] != "v0003" {
 		t.Errorf("after the swap: %d %v", code, res)
 	}
+	select {
+	case <-held.drained:
+		t.Fatal("the old version was released while a request used it")
+	default:
+	}
 	held.release()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		if heldV(held) == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the old version was never released")
-		}
+	select {
+	case <-held.drained: // drain cleared v and returned its memory
+	case <-time.After(10 * time.Second):
+		t.Fatal("the old version was never released")
 	}
-}
-
-func heldV(l *loaded) *query.Version {
-	// drain clears v after the last release; refs orders the accesses.
-	if l.refs.Load() != 0 {
-		return l.v
-	}
-	time.Sleep(time.Millisecond)
-	return l.v
 }
 
 func metricsText(t *testing.T, base string) []byte {

@@ -88,6 +88,7 @@ type loaded struct {
 	ident    string
 	loadedAt time.Time
 	refs     atomic.Int64
+	drained  chan struct{} // closed once replaced and no longer used
 }
 
 // New returns a server for cfg; nothing is loaded until Run.
@@ -218,7 +219,7 @@ func (s *Server) check(ctx context.Context, retry bool) {
 		return
 	}
 	s.failed = ""
-	l := &loaded{v: v, ident: string(info), loadedAt: time.Now()}
+	l := &loaded{v: v, ident: string(info), loadedAt: time.Now(), drained: make(chan struct{})}
 	old := s.cur.Swap(l)
 	s.metrics.setVersion(v, old)
 	s.metrics.reloads.WithLabelValues("ok").Inc()
@@ -237,6 +238,7 @@ func (s *Server) drain(ctx context.Context, old *loaded) {
 	old.v = nil
 	runtime.GC()
 	debug.FreeOSMemory()
+	close(old.drained)
 }
 
 // acquire returns the version in service and counts the caller as its
