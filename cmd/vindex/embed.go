@@ -42,12 +42,11 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	p, s := beam.NewPipelineWithRoot()
 	embed.Build(s, cfg)
-	res, err := runners.Run(ctx, p, rf.options(stderr, 0))
+	_, err := runners.Run(ctx, p, rf.options(stderr, expectedRows(cfg.In)))
 	if err != nil {
 		return fmt.Errorf("embed: %w", err)
 	}
 	fmt.Fprintf(stdout, "embeddings: %s\nrejects:    %s\n", embed.EmbeddingsDir(cfg.Out), embed.RejectsDir(cfg.Out))
-	fmt.Fprint(stdout, res.Summary())
 	return nil
 }
 

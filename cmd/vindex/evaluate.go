@@ -73,7 +73,7 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	p, s := beam.NewPipelineWithRoot()
 	evaluate.Build(s, cfg)
-	res, err := runners.Run(ctx, p, rf.options(stderr, 0))
+	_, err := runners.Run(ctx, p, rf.options(stderr, expectedRows(cfg.In...)))
 	if err != nil {
 		return fmt.Errorf("evaluate: %w", err)
 	}
@@ -93,6 +93,5 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			dir, r.Method(), r.Dim, r.Distance, r.CatalogSize, r.QueriesWithVersions, r.Rejected, f.MAP, f.MR1, f.Top1, f.Top10, f.RefMR, f.RefMRR)
 	}
 	fmt.Fprintf(stdout, "\n%s", metrics.ComparisonTable(reports))
-	fmt.Fprint(stdout, res.Summary())
 	return nil
 }

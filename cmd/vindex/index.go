@@ -85,7 +85,7 @@ func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("index: %w", err)
 	}
 	cfg.Command = commandLine()
-	info, err := runIndexPipeline(ctx, cfg, rf.options(stderr, 0))
+	info, err := runIndexPipeline(ctx, cfg, rf.options(stderr, expectedRows(cfg.In)))
 	if err != nil {
 		return err
 	}

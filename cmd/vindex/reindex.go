@@ -51,7 +51,7 @@ func runReindex(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	p, s := beam.NewPipelineWithRoot()
 	reindex.Build(s, plan)
-	res, err := runners.Run(ctx, p, rf.options(stderr, 0))
+	res, err := runners.Run(ctx, p, rf.options(stderr, expectedRows(cfg.Catalog)))
 	if err != nil {
 		return fmt.Errorf("reindex: %w (the current version is unchanged)", err)
 	}
