@@ -38,7 +38,7 @@ func runFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.BoolVar(&cfg.Fit.Whiten, "whiten", false, "pca: scale outputs to unit variance")
 	fs.IntVar(&cfg.Fit.Sample, "sample", 0, fmt.Sprintf("ica: number of embeddings to fit on (0: %d)", transforms.DefaultICASample))
 	fs.Uint64Var(&cfg.Fit.Seed, "seed", 0, "ica/grp: random seed (ICA sample and initial matrix, GRP matrix)")
-	fs.IntVar(&cfg.Fit.MaxIter, "max_iter", 0, "ica: maximum iterations (0: 200)")
+	fs.IntVar(&cfg.Fit.MaxIter, "max-iter", 0, "ica: maximum iterations (0: 200)")
 	fs.Float64Var(&cfg.Fit.Tol, "tol", 0, "ica: convergence tolerance (0: 1e-4)")
 	rf := addRunnerFlags(fs)
 	if err := parseFlags(fs, args); err != nil {

@@ -32,8 +32,7 @@ func runReindex(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringVar(&cfg.Weights, "weights", "", "checkpoint (default: the current version's)")
 	fs.BoolVar(&cfg.Refit, "refit", false, "fit a new reducer instead of reusing the current one")
 	mf := addModelFlags(fs, &cfg.Model)
-	xf := addIndexFlags(fs)
-	fs.Lookup("evaluate").Usage = "ignored: reindex evaluates whenever the catalog carries work_ids"
+	xf := addIndexFlags(fs, false)
 	rf := addRunnerFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err

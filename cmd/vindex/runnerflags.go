@@ -20,6 +20,18 @@ type runnerFlags struct {
 	dryRun, quiet                                 bool
 }
 
+// isRunnerFlag reports whether name is one of addRunnerFlags' Beam flags
+// (printed in a section of their own; --quiet is vindex's).
+func isRunnerFlag(name string) bool {
+	switch name {
+	case "runner", "endpoint", "environment_type", "environment_config", "project", "region",
+		"staging_location", "temp_location", "worker_image", "worker_binary", "num_workers",
+		"max_num_workers", "worker_machine_type", "job_name", "dry_run":
+		return true
+	}
+	return false
+}
+
 func addRunnerFlags(fs *flag.FlagSet) *runnerFlags {
 	r := &runnerFlags{}
 	fs.StringVar(&r.runner, "runner", "prism", "Beam runner: prism (embedded, default), direct, flink or dataflow")
