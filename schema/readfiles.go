@@ -92,3 +92,27 @@ func ReadEmbeddingsFiles(pattern string) ([]Embedding, error) {
 	}
 	return out, nil
 }
+
+// CountRows returns the number of rows of the dataset a pattern names (see
+// ListDataset): the manifests' counts where there are manifests, else the
+// files' footers. It reads no row.
+func CountRows(pattern string) (int64, error) {
+	files, err := ListDatasetFS(StorageFS{context.Background()}, pattern)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, df := range files {
+		if df.Rows >= 0 {
+			n += df.Rows
+			continue
+		}
+		f, err := Open(df.Path)
+		if err != nil {
+			return 0, err
+		}
+		n += f.NumRows()
+		f.Close()
+	}
+	return n, nil
+}
