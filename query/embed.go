@@ -3,7 +3,6 @@ package query
 import (
 	"context"
 	"fmt"
-	"math"
 	"sync"
 
 	"github.com/vindex/vindex/model"
@@ -98,23 +97,7 @@ func (e *Embedder) Embed(s *schema.Song) ([]float32, error) {
 	v := make([]float32, e.reducer.OutDim())
 	e.reducer.Apply(v, nb.full)
 	if e.normalize {
-		normalize(v)
+		reduce.Normalize(v)
 	}
 	return v, nil
-}
-
-// normalize scales v to unit length in float64, as transforms.Reduce does;
-// a zero vector stays zero.
-func normalize(v []float32) {
-	var sq float64
-	for _, x := range v {
-		sq += float64(x) * float64(x)
-	}
-	if sq == 0 {
-		return
-	}
-	inv := 1 / math.Sqrt(sq)
-	for i, x := range v {
-		v[i] = float32(float64(x) * inv)
-	}
 }

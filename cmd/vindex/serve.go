@@ -26,11 +26,7 @@ and what the index is; /healthz, /readyz and Prometheus /metrics.
 The server watches the index's CURRENT (every --poll, and on SIGHUP), loads a
 new version in the background and switches to it without dropping a request;
 a version that fails to load is logged and the old one keeps serving. SIGTERM
-or SIGINT stop it gracefully (requests in flight finish).
-
-Examples:
-  vindex serve --index nightly/ --addr 127.0.0.1:8080
-  curl 'http://127.0.0.1:8080/v1/songs/P_0000042/neighbors?k=5'`
+or SIGINT stop it gracefully (requests in flight finish).`
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("serve", "--index DIR [--addr HOST:PORT] [--poll 30s]", serveHelp, stderr)
