@@ -5,12 +5,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/fsouza/fake-gcs-server/fakestorage"
 
 	"github.com/vindex/vindex/model"
 	"github.com/vindex/vindex/model/safetensors"
@@ -243,5 +248,81 @@ func TestFeatures(t *testing.T) {
 func TestCurrentFileIsReindexs(t *testing.T) {
 	if CurrentFile != reindex.CurrentFile {
 		t.Errorf("query reads %q, reindex writes %q", CurrentFile, reindex.CurrentFile)
+	}
+}
+
+// TestLoadFromGCS loads a version from gs:// (an in-process GCS API,
+// fake-gcs-server, reached through Beam's gcs filesystem and package
+// storage), from its search file and from Parquet, with the answers of the
+// same version on local disk.
+func TestLoadFromGCS(t *testing.T) {
+	// The Go client reads objects by path at the emulator's address, which
+	// the fake server routes only when it is its public host: pick the port.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	srv, err := fakestorage.NewServerWithOptions(fakestorage.Options{Scheme: "http", Host: "127.0.0.1", Port: uint16(port),
+		PublicHost: fmt.Sprintf("127.0.0.1:%d", port)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	t.Setenv("STORAGE_EMULATOR_HOST", strings.TrimPrefix(srv.URL(), "http://"))
+	srv.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: "b"})
+	ctx := context.Background()
+	local := t.TempDir()
+	embs := randomEmbeddings(40, 6, 9)
+	writeVersion(t, filepath.Join(local, "v0001"), embs, index.Info{Model: "m", Dim: 6, Distance: "cosine"}, true)
+	writeVersion(t, filepath.Join(local, "v0002"), embs, index.Info{Model: "m", Dim: 6, Distance: "cosine"}, false)
+	if err := os.WriteFile(filepath.Join(local, CurrentFile), []byte("v0001\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err = filepath.WalkDir(local, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(local, p)
+		srv.CreateObject(fakestorage.Object{ObjectAttrs: fakestorage.ObjectAttrs{BucketName: "b", Name: "idx/" + filepath.ToSlash(rel)}, Content: b})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := Load(ctx, local, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := Request{SongIDs: []string{"s003", "s021"}, K: 5}
+	wantAns, err := want.Neighbors(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"v0001", "v0002"} { // search file, then Parquet
+		var v *Version
+		if name == "v0001" {
+			v, err = Load(ctx, "gs://b/idx", Options{})
+		} else {
+			v, err = LoadDir(ctx, "gs://b/idx", "gs://b/idx/v0002", name, Options{})
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if v.Dir != "gs://b/idx/"+name || v.Name != name {
+			t.Errorf("loaded %s as %s", v.Dir, v.Name)
+		}
+		got, err := v.Neighbors(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, wantAns) {
+			t.Errorf("%s from gs:// answers differently from local disk", name)
+		}
 	}
 }
