@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/parquet-go/parquet-go"
 
 	modelreduce "github.com/vindex/vindex/model/reduce"
 	"github.com/vindex/vindex/pipelines/fit"
@@ -97,17 +96,9 @@ func TestFitThenReduceFiles(t *testing.T) {
 			t.Fatalf("reduced row %+v", e)
 		}
 	}
-	files, err := filepath.Glob(filepath.Join(RejectsDir(rcfg.Out), "*.parquet"))
+	rejects, err := schema.ReadRejectsFiles(RejectsDir(rcfg.Out))
 	if err != nil {
 		t.Fatal(err)
-	}
-	var rejects []schema.Reject
-	for _, f := range files {
-		rows, err := parquet.ReadFile[schema.Reject](f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rejects = append(rejects, rows...)
 	}
 	if len(rejects) != 1 || rejects[0].SongID != "foreign" || rejects[0].Stage != schema.StageReduce {
 		t.Fatalf("rejects %+v, want one for song foreign", rejects)
