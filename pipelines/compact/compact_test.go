@@ -1,4 +1,4 @@
-package reduce
+package compact
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
-	modelreduce "github.com/vindex/vindex/model/reduce"
+	"github.com/vindex/vindex/model/reduce"
 	"github.com/vindex/vindex/pipelines/fit"
 	"github.com/vindex/vindex/runners"
 	"github.com/vindex/vindex/schema"
@@ -27,7 +27,7 @@ func TestFitThenReduceFiles(t *testing.T) {
 	const n, d, k = 120, 16, 4
 	rng := rand.New(rand.NewPCG(1, 2))
 	embs := make([]schema.Embedding, n)
-	var m modelreduce.Moments
+	var m reduce.Moments
 	for i := range embs {
 		v := make([]float32, d)
 		for j := range v {
@@ -48,7 +48,7 @@ func TestFitThenReduceFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	fcfg := fit.Config{In: in, Out: filepath.Join(dir, "pca.vxr"), Fit: transforms.FitConfig{Method: modelreduce.PCA, K: k}}
+	fcfg := fit.Config{In: in, Out: filepath.Join(dir, "pca.vxr"), Fit: transforms.FitConfig{Method: reduce.PCA, K: k}}
 	if err := fcfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -57,11 +57,11 @@ func TestFitThenReduceFiles(t *testing.T) {
 	if _, err := runners.Run(context.Background(), p, runners.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := modelreduce.ReadFile(fcfg.Out)
+	got, err := reduce.ReadFile(fcfg.Out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := modelreduce.FitPCA(&m, modelreduce.PCAConfig{K: k, Model: "move-x"})
+	want, err := reduce.FitPCA(&m, reduce.PCAConfig{K: k, Model: "move-x"})
 	if err != nil {
 		t.Fatal(err)
 	}
