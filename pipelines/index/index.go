@@ -26,10 +26,10 @@ import (
 
 	"github.com/vindex/vindex/model"
 	"github.com/vindex/vindex/model/metrics"
+	"github.com/vindex/vindex/pipelines/compact"
 	"github.com/vindex/vindex/pipelines/embed"
 	"github.com/vindex/vindex/pipelines/evaluate"
 	"github.com/vindex/vindex/pipelines/fit"
-	"github.com/vindex/vindex/pipelines/compact"
 	"github.com/vindex/vindex/schema"
 	"github.com/vindex/vindex/storage"
 	"github.com/vindex/vindex/transforms"
