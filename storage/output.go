@@ -35,9 +35,9 @@ type OutputOptions struct {
 // old complete output or the new complete one, never a mix. On an object
 // store Dir is Final (objects appear complete; manifests are written last).
 type Output struct {
-	Final string
-	Dir   string
-	ctx   context.Context
+	Final           string
+	Dir             string
+	ctx             context.Context
 	staged, replace bool
 }
 

@@ -15,7 +15,6 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
-	"github.com/parquet-go/parquet-go"
 
 	"github.com/vindex/vindex/runners"
 	"github.com/vindex/vindex/schema"
@@ -114,17 +113,9 @@ func TestEmbedPipelineMatchesPyTorch(t *testing.T) {
 		}
 	}
 
-	files, err := schema.ListDataset(filepath.Join(RejectsDir(out), "*.parquet"))
+	rejects, err := schema.ReadRejectsFiles(RejectsDir(out))
 	if err != nil {
 		t.Fatal(err)
-	}
-	var rejects []schema.Reject
-	for _, f := range files {
-		rows, err := parquet.ReadFile[schema.Reject](f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rejects = append(rejects, rows...)
 	}
 	sort.Slice(rejects, func(i, j int) bool { return rejects[i].SongID < rejects[j].SongID })
 	if len(rejects) != 2 || rejects[0].SongID != "c-short" || rejects[1].SongID != "d-nan" {
@@ -203,17 +194,9 @@ func TestEmbedDuplicateSongIDs(t *testing.T) {
 		if want := map[string]string{"x": "a1", "y": "a0", "z": "b1"}; !maps.Equal(kept, want) {
 			t.Errorf("shards %d: kept %v, want %v", shards, kept, want)
 		}
-		files, err := schema.ListDataset(RejectsDir(out))
+		rejects, err := schema.ReadRejectsFiles(RejectsDir(out))
 		if err != nil {
 			t.Fatal(err)
-		}
-		var rejects []schema.Reject
-		for _, f := range files {
-			rows, err := parquet.ReadFile[schema.Reject](f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rejects = append(rejects, rows...)
 		}
 		sort.Slice(rejects, func(i, j int) bool { return rejects[i].SongID < rejects[j].SongID })
 		if len(rejects) != 2 {
