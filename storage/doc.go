@@ -11,6 +11,13 @@
 // visible when its upload completes, so Create writes the final name directly
 // and Abort cancels the upload.
 //
+// Output folders are published whole: StartOutput stages a command's
+// output beside its folder and Output.Commit switches it in with one atomic
+// exchange (renameat2 on Linux), so a folder never mixes two runs; an
+// existing output is replaced only when asked (--overwrite), and never a
+// folder of other files or one holding an input. MkdirAll fsyncs the parent
+// of every folder it creates.
+//
 // Schemes: local paths and gs:// are registered by this package (Beam's local
 // and gcs filesystems). A URI with any other scheme is an error
 // from Check, before anything is written.

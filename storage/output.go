@@ -37,7 +37,6 @@ type OutputOptions struct {
 type Output struct {
 	Final           string
 	Dir             string
-	ctx             context.Context
 	staged, replace bool
 }
 
@@ -64,7 +63,7 @@ func StartOutput(ctx context.Context, final string, opt OutputOptions) (*Output,
 			}
 			return nil, fmt.Errorf("%w: %s (write to a new prefix)", ErrOutputExists, final)
 		}
-		return &Output{Final: final, Dir: final, ctx: ctx}, nil
+		return &Output{Final: final, Dir: final}, nil
 	}
 	ents, err := os.ReadDir(final)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -102,7 +101,7 @@ func StartOutput(ctx context.Context, final string, opt OutputOptions) (*Output,
 	if err := os.Mkdir(dir, DirPerm); err != nil {
 		return nil, fmt.Errorf("storage: %w", err)
 	}
-	return &Output{Final: final, Dir: dir, ctx: ctx, staged: true, replace: exists}, nil
+	return &Output{Final: final, Dir: dir, staged: true, replace: exists}, nil
 }
 
 // holdsOutput reports whether folder dir matches one of the markers.
