@@ -17,8 +17,8 @@ import (
 
 // TestManifestRecordsAndReadersVerify: the shard writer records each part
 // file's size and SHA-256 (hashed as written, equal to the bytes on disk);
-// a listed part file that is changed (same size), truncated or missing fails
-// both the Beam reader and schema.ReadEmbeddingsFiles, instead of being read
+// a listed part file that is changed (same size), truncated, missing or has
+// another row count than the manifest's fails both the Beam reader and schema.ReadEmbeddingsFiles, instead of being read
 // as data or dropped with a reject.
 func TestManifestRecordsAndReadersVerify(t *testing.T) {
 	ctx := context.Background()
@@ -57,6 +57,20 @@ func TestManifestRecordsAndReadersVerify(t *testing.T) {
 	}
 	if err := read(); err != nil {
 		t.Fatalf("intact dataset: %v", err)
+	}
+	// A manifest whose row count differs from the file's fails the run too.
+	wrong := m
+	wrong.Files = append([]schema.ManifestFile(nil), m.Files...)
+	wrong.Files[0].Rows++
+	wrong.Rows++
+	if err := schema.WriteManifest(out, wrong); err != nil {
+		t.Fatal(err)
+	}
+	if err := read(); err == nil || !strings.Contains(err.Error(), "manifest says") {
+		t.Errorf("row count unlike the manifest's: %v, want a failed run", err)
+	}
+	if err := schema.WriteManifest(out, m); err != nil {
+		t.Fatal(err)
 	}
 	part := filepath.Join(out, m.Files[0].Name)
 	orig, err := os.ReadFile(part)
