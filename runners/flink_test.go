@@ -122,6 +122,9 @@ func TestFlinkMatchesPrism(t *testing.T) {
 	if !strings.Contains(progress.String(), fmt.Sprintf("%d read", n)) {
 		t.Errorf("flink LOOPBACK progress does not show %d songs read from the in-process tally:\n%s", n, progress.String())
 	}
+	if dump := js.ThreadDump(); !strings.Contains(dump, "Full thread dump") || !strings.Contains(dump, `"main"`) {
+		t.Errorf("ThreadDump returned no Java thread dump:\n%s", dump)
+	}
 	if !strings.Contains(progress.String(), "vindex.songs_read") {
 		t.Errorf("flink run's summary lacks vindex.songs_read:\n%s", progress.String())
 	}
