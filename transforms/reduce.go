@@ -19,9 +19,6 @@ func init() {
 	register.Emitter1[schema.Reject]()
 }
 
-// ReduceStage is the Stage of the rejects Reduce emits.
-const ReduceStage = "reduce"
-
 // Reduce applies the singleton reducer (PCollection<FittedReducer>, a side
 // input) to embs (PCollection<schema.Embedding>). Each output row keeps all
 // its columns, with Embedding set to the reduced vector (scaled to unit
@@ -57,7 +54,7 @@ func (f *reduceFn) ProcessElement(e schema.Embedding, side func(*FittedReducer) 
 	}
 	r := f.r
 	bad := func(format string, args ...any) {
-		reject(schema.Reject{SongID: e.SongID, Stage: ReduceStage, Reason: fmt.Sprintf(format, args...)})
+		reject(schema.Reject{SongID: e.SongID, Stage: schema.StageReduce, Reason: fmt.Sprintf(format, args...)})
 	}
 	switch {
 	case e.Reducer != "":
@@ -79,26 +76,10 @@ func (f *reduceFn) ProcessElement(e schema.Embedding, side func(*FittedReducer) 
 	vec := make([]float32, r.OutDim())
 	r.Apply(vec, e.Embedding)
 	if f.Normalize {
-		normalize(vec)
+		reduce.Normalize(vec)
 	}
 	e.Embedding = vec
 	e.Reducer = r.ID()
 	emit(e)
 	return nil
-}
-
-// normalize scales v to unit Euclidean length (computed in float64); a zero
-// vector stays zero.
-func normalize(v []float32) {
-	s := 0.0
-	for _, x := range v {
-		s += float64(x) * float64(x)
-	}
-	if s == 0 {
-		return
-	}
-	inv := 1 / math.Sqrt(s)
-	for i, x := range v {
-		v[i] = float32(float64(x) * inv)
-	}
 }
