@@ -70,6 +70,9 @@ func runIndex(t *testing.T, cfg index.Config, opt runners.Options) *index.Info {
 // does not finish within flinkDeadline fails with the job server's Java
 // thread dump (how the issue 10 hang showed) instead of hanging the suite.
 func TestDemoPrismAndFlink(t *testing.T) {
+	if testing.Short() {
+		t.Skip("indexes 300 songs twice and starts a JVM: skipped with -short (cmd/vindex's TestDemo runs the demo on prism)")
+	}
 	dir := t.TempDir()
 	prep, err := Prepare(testConfig(dir))
 	if err != nil {
@@ -94,9 +97,6 @@ func TestDemoPrismAndFlink(t *testing.T) {
 		}
 	}
 
-	if testing.Short() {
-		t.Skip("the Flink half starts a JVM: skipped with -short")
-	}
 	js := flinktest.Start(t)
 	t.Logf("flink job server %s at %s", js.Version, js.Endpoint)
 	flinkCfg := prep.Index
