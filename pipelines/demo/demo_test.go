@@ -73,6 +73,10 @@ func TestDemoPrismAndFlink(t *testing.T) {
 	if testing.Short() {
 		t.Skip("indexes 300 songs twice and starts a JVM: skipped with -short (cmd/vindex's TestDemo runs the demo on prism)")
 	}
+	// Started first: it skips (or fails under VINDEX_REQUIRE_ALL=1) without
+	// java, and the JVM starts while prism runs.
+	js := flinktest.Start(t)
+	t.Logf("flink job server %s at %s", js.Version, js.Endpoint)
 	dir := t.TempDir()
 	prep, err := Prepare(testConfig(dir))
 	if err != nil {
@@ -97,8 +101,6 @@ func TestDemoPrismAndFlink(t *testing.T) {
 		}
 	}
 
-	js := flinktest.Start(t)
-	t.Logf("flink job server %s at %s", js.Version, js.Endpoint)
 	flinkCfg := prep.Index
 	flinkCfg.Out = filepath.Join(dir, "flink")
 	start := time.Now()
