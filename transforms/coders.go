@@ -151,6 +151,7 @@ func decodeEvalInfo(b []byte) (evalInfo, error)               { return evalInfoC
 // codec encodes and decodes values of T; it is immutable once built.
 type codec[T any] struct {
 	name string
+	size func(v reflect.Value) int // estimate of the encoded size, for one allocation
 	enc  encodeFunc
 	dec  decodeFunc
 }
@@ -163,13 +164,60 @@ type decodeFunc func(r *reader, v reflect.Value) error
 
 func newCodec[T any]() *codec[T] {
 	t := reflect.TypeFor[T]()
-	return &codec[T]{name: t.String(), enc: encoderOf(t), dec: decoderOf(t)}
+	return &codec[T]{name: t.String(), size: sizerOf(t), enc: encoderOf(t), dec: decoderOf(t)}
 }
 
 func (c *codec[T]) encode(v *T) []byte {
-	dst := make([]byte, 1, 64)
+	rv := reflect.ValueOf(v).Elem()
+	dst := make([]byte, 1, 1+c.size(rv))
 	dst[0] = codecVersion
-	return c.enc(dst, reflect.ValueOf(v).Elem())
+	return c.enc(dst, rv)
+}
+
+// sizerOf returns an estimate of the encoded size of a t: exact for
+// strings and fixed-width runs (plus their varint lengths' upper bound),
+// 10 bytes for a scalar, 16 for an element of another kind of slice or map.
+// It only sizes the first allocation; encoding never depends on it.
+func sizerOf(t reflect.Type) func(v reflect.Value) int {
+	switch t.Kind() {
+	case reflect.String:
+		return func(v reflect.Value) int { return v.Len() + binary.MaxVarintLen64 }
+	case reflect.Slice:
+		if w := fixedWidth(t); w > 0 {
+			return func(v reflect.Value) int { return w*v.Len() + binary.MaxVarintLen64 }
+		}
+		return func(v reflect.Value) int { return 16*v.Len() + binary.MaxVarintLen64 }
+	case reflect.Map:
+		return func(v reflect.Value) int { return 16*v.Len() + binary.MaxVarintLen64 }
+	case reflect.Struct:
+		idx := exportedFields(t)
+		sizers := make([]func(reflect.Value) int, len(idx))
+		for i, f := range idx {
+			sizers[i] = sizerOf(t.Field(f).Type)
+		}
+		return func(v reflect.Value) int {
+			n := 0
+			for i, f := range idx {
+				n += sizers[i](v.Field(f))
+			}
+			return n
+		}
+	}
+	return func(reflect.Value) int { return binary.MaxVarintLen64 }
+}
+
+// fixedWidth is the element size of the slices encoded as fixed-width runs
+// (0 for other types).
+func fixedWidth(t reflect.Type) int {
+	switch t {
+	case reflect.TypeFor[[]float32](), reflect.TypeFor[[]int32]():
+		return 4
+	case reflect.TypeFor[[]float64](), reflect.TypeFor[[]int64](), reflect.TypeFor[[]uint64]():
+		return 8
+	case reflect.TypeFor[[]byte]():
+		return 1
+	}
+	return 0
 }
 
 func (c *codec[T]) decode(b []byte) (T, error) {
@@ -244,6 +292,20 @@ func (r *reader) count(minSize int) (n int, isNil bool, err error) {
 		return 0, false, fmt.Errorf("%d elements cannot fit in the %d bytes left", x, len(r.b))
 	}
 	return int(x), false, nil
+}
+
+// run reads a slice's count and its n fixed-width elements of w bytes; p
+// is nil for a nil slice.
+func (r *reader) run(w int) (p []byte, n int, err error) {
+	n, isNil, err := r.count(w)
+	if err != nil || isNil {
+		return nil, 0, err
+	}
+	p, err = r.take(uint64(n * w))
+	if p == nil && err == nil {
+		p = []byte{} // an empty, non-nil slice
+	}
+	return p, n, err
 }
 
 func appendCount(dst []byte, n int, isNil bool) []byte {
@@ -330,8 +392,10 @@ func sliceEncoder(t reflect.Type) encodeFunc {
 		return func(dst []byte, v reflect.Value) []byte {
 			s := sliceOf[float32](v)
 			dst = appendCount(dst, len(s), s == nil)
-			for _, x := range s {
-				dst = binary.LittleEndian.AppendUint32(dst, math.Float32bits(x))
+			n := len(dst)
+			dst = slices.Grow(dst, 4*len(s))[:n+4*len(s)]
+			for i, x := range s {
+				binary.LittleEndian.PutUint32(dst[n+4*i:], math.Float32bits(x))
 			}
 			return dst
 		}
@@ -339,8 +403,10 @@ func sliceEncoder(t reflect.Type) encodeFunc {
 		return func(dst []byte, v reflect.Value) []byte {
 			s := sliceOf[float64](v)
 			dst = appendCount(dst, len(s), s == nil)
-			for _, x := range s {
-				dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(x))
+			n := len(dst)
+			dst = slices.Grow(dst, 8*len(s))[:n+8*len(s)]
+			for i, x := range s {
+				binary.LittleEndian.PutUint64(dst[n+8*i:], math.Float64bits(x))
 			}
 			return dst
 		}
@@ -551,9 +617,31 @@ func structDecoder(t reflect.Type) decodeFunc {
 func sliceDecoder(t reflect.Type) decodeFunc {
 	switch t {
 	case reflect.TypeFor[[]float32]():
-		return fixedDecoder(4, func(p []byte) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(p)) })
+		return func(r *reader, v reflect.Value) error {
+			p, n, err := r.run(4)
+			if err != nil || p == nil {
+				return err
+			}
+			s := make([]float32, n)
+			for i := range s {
+				s[i] = math.Float32frombits(binary.LittleEndian.Uint32(p[4*i:]))
+			}
+			*v.Addr().Interface().(*[]float32) = s
+			return nil
+		}
 	case reflect.TypeFor[[]float64]():
-		return fixedDecoder(8, func(p []byte) float64 { return math.Float64frombits(binary.LittleEndian.Uint64(p)) })
+		return func(r *reader, v reflect.Value) error {
+			p, n, err := r.run(8)
+			if err != nil || p == nil {
+				return err
+			}
+			s := make([]float64, n)
+			for i := range s {
+				s[i] = math.Float64frombits(binary.LittleEndian.Uint64(p[8*i:]))
+			}
+			*v.Addr().Interface().(*[]float64) = s
+			return nil
+		}
 	case reflect.TypeFor[[]int32]():
 		return fixedDecoder(4, func(p []byte) int32 { return int32(binary.LittleEndian.Uint32(p)) })
 	case reflect.TypeFor[[]int64]():
@@ -583,12 +671,8 @@ func sliceDecoder(t reflect.Type) decodeFunc {
 // fixedDecoder decodes a run of w-byte elements into a []T.
 func fixedDecoder[T any](w int, get func([]byte) T) decodeFunc {
 	return func(r *reader, v reflect.Value) error {
-		n, isNil, err := r.count(w)
-		if err != nil || isNil {
-			return err
-		}
-		p, err := r.take(uint64(n * w))
-		if err != nil {
+		p, n, err := r.run(w)
+		if err != nil || p == nil {
 			return err
 		}
 		s := make([]T, n)

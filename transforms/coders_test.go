@@ -215,7 +215,11 @@ func TestCodersOnPrism(t *testing.T) {
 
 // BenchmarkEmbeddingCoder compares the registered coder with Beam's schema
 // Row coder (what Beam used for schema.Embedding before), on a d = 256
-// embedding with metadata: encode + decode per op.
+// embedding with metadata: encode + decode per op. The Row coder writes into
+// a reused buffer; a custom coder returns a new []byte (Beam's API), which
+// the custom figures include. Measured on the shared 2-core machine, load
+// 25–45, 6 runs each: custom 6.3–9.4 µs (one outlier 31), 26 allocs, 3.5 KB;
+// row 8.4–29.6 µs (one outlier 70), 43 allocs, 2.8 KB.
 func BenchmarkEmbeddingCoder(b *testing.B) {
 	e := coderSamples()[0].(schema.Embedding)
 	e.Embedding = make([]float32, 256)
