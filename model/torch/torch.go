@@ -342,7 +342,7 @@ func loadZip(r io.ReaderAt, size int64, objects bool) (any, error) {
 			return readEntry(f, want, size)
 		}
 	}
-	m := &machine{s: newSrc(bytes.NewReader(pb), 0, int64(len(pb)), pkl.Name), objects: objects, persLoad: tab.persLoad}
+	m := newMachine(newSrc(bytes.NewReader(pb), 0, int64(len(pb)), pkl.Name), newBudget(size), objects, tab.persLoad)
 	return m.run()
 }
 
@@ -388,8 +388,9 @@ func readEntry(f *zip.File, limit int64, fileSize int64) ([]byte, error) {
 
 func loadLegacy(r io.ReaderAt, size int64, objects bool) (any, error) {
 	s := newSrc(r, 0, size, "legacy pickle")
+	work := newBudget(size)
 	plain := func(what string) (any, error) {
-		m := &machine{s: s}
+		m := newMachine(s, work, false, nil)
 		v, err := m.run()
 		if err != nil {
 			return nil, fmt.Errorf("torch: legacy %s: %w", what, err)
@@ -422,7 +423,7 @@ func loadLegacy(r io.ReaderAt, size int64, objects bool) (any, error) {
 		return nil, fmt.Errorf("%w: big-endian legacy checkpoint", ErrUnsupported)
 	}
 	tab := &storageTable{size: size, byKey: map[string]*storage{}, fileName: "legacy pickle"}
-	m := &machine{s: s, objects: objects, persLoad: tab.persLoad}
+	m := newMachine(s, work, objects, tab.persLoad)
 	obj, err := m.run()
 	if err != nil {
 		return nil, err
