@@ -248,10 +248,15 @@ type budget struct {
 	size        int64 // the file's bytes, for messages
 }
 
-// Work allowed per byte of file, plus a constant for tiny files.
+// Work allowed per byte of file, plus a constant for tiny files. A unit is
+// about 50 bytes allocated: one opcode, one value copied (marked items,
+// list(...)), one tensor dimension; a dict insert, which allocates
+// several times more, costs dictItemCost, plus one per 64 bytes of a
+// string key it hashes.
 const (
-	workPerByte = 4
-	workBase    = 1 << 16
+	workPerByte  = 4
+	workBase     = 1 << 16
+	dictItemCost = 4
 )
 
 func newBudget(size int64) *budget {
@@ -373,7 +378,7 @@ func (m *machine) setItems(d *pyDict, items []any) error {
 
 // set stores d[k] = v, charging the work budget for the key's hashing.
 func (m *machine) set(d *pyDict, k, v any) error {
-	cost := int64(1)
+	cost := int64(dictItemCost)
 	switch ks := k.(type) {
 	case string:
 		cost += int64(len(ks)) / 64
