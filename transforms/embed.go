@@ -259,18 +259,44 @@ func optInt(p *int) string {
 	return fmt.Sprint(*p)
 }
 
+// readURI reads a checkpoint: a local path must be a regular file of at
+// most model.MaxCheckpointBytes (checked before it is opened, so a FIFO
+// or /dev/zero is refused at once); an object of another filesystem must
+// report a size within that bound, and no more than that is read.
 func readURI(ctx context.Context, uri string) ([]byte, error) {
+	if !strings.Contains(uri, "://") {
+		f, size, err := model.OpenCheckpoint(uri)
+		if err != nil {
+			return nil, fmt.Errorf("transforms: %w", err)
+		}
+		defer f.Close()
+		b := make([]byte, size)
+		if _, err := io.ReadFull(f, b); err != nil {
+			return nil, fmt.Errorf("transforms: reading %s: %w", uri, err)
+		}
+		return b, nil
+	}
 	fs, err := filesystem.New(ctx, uri)
 	if err != nil {
 		return nil, fmt.Errorf("transforms: %s: %w", uri, err)
 	}
 	defer fs.Close()
+	size, err := fs.Size(ctx, uri)
+	if err != nil {
+		return nil, fmt.Errorf("transforms: %s: %w", uri, err)
+	}
+	if err := model.CheckCheckpointSize(size); err != nil {
+		return nil, fmt.Errorf("transforms: %s: %w", uri, err)
+	}
 	r, err := fs.OpenRead(ctx, uri)
 	if err != nil {
 		return nil, fmt.Errorf("transforms: opening %s: %w", uri, err)
 	}
 	defer r.Close()
-	b, err := io.ReadAll(r)
+	b, err := io.ReadAll(io.LimitReader(r, model.MaxCheckpointBytes+1))
+	if err == nil {
+		err = model.CheckCheckpointSize(int64(len(b)))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("transforms: reading %s: %w", uri, err)
 	}
