@@ -35,6 +35,23 @@ const (
 	maxPathDepth     = 64
 )
 
+// A dataset may have at most maxElementsPerByte elements per byte of its
+// file, plus baseElements: room for DEFLATE-compressed data and for chunks
+// never written (read as zeros), while a small file cannot make the reader
+// allocate gigabytes (issue 12).
+const (
+	maxElementsPerByte = 64
+	baseElements       = 1 << 20
+)
+
+// elementBudget is the most elements a dataset of f may have.
+func (f *File) elementBudget() int {
+	if f.size > (math.MaxInt-baseElements)/maxElementsPerByte {
+		return math.MaxInt
+	}
+	return int(f.size)*maxElementsPerByte + baseElements
+}
+
 // Options bounds what the reader accepts. The zero value means the defaults.
 type Options struct {
 	// MaxElements is the largest dataset accepted; 0 means DefaultMaxElements.
@@ -79,6 +96,12 @@ func (f *File) wrap(err error) error {
 // as "crema" or "/features/crema") as float32 values in row-major order.
 // Errors name the file.
 func ReadFloat32File(path, dataset string, opt Options) (data []float32, shape []int, err error) {
+	// a FIFO would block the open, a device never end: regular files only
+	if st, err := os.Stat(path); err != nil {
+		return nil, nil, fmt.Errorf("hdf5: %w", err)
+	} else if !st.Mode().IsRegular() {
+		return nil, nil, fmt.Errorf("hdf5: %s: %w: not a regular file (%s)", path, ErrNotHDF5, st.Mode().Type())
+	}
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("hdf5: %w", err)

@@ -133,6 +133,9 @@ func FuzzRead(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	// small files declaring huge datasets (TestSmallFileHugeDatasetRefused)
+	f.Add(growDims(f, "h5py_chunked_gzip_shuffle_f8.h5", 100, 1<<24))
+	f.Add(growDims(f, "h5py_latest_chunked_f4.h5", 50, 1<<24))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		data, err := readAll(b, "crema")
 		if err == nil && len(data) > 1<<16 {
