@@ -188,6 +188,7 @@ func TestHostileFilesRefusedCheaply(t *testing.T) {
 		} {
 			var err error
 			n := allocated(func() { err = load.f(tc.file) })
+			t.Logf("%s, %s (%d bytes): refused after allocating %.1f MB: %v", tc.name, load.name, len(tc.file), float64(n)/(1<<20), err)
 			if !errors.Is(err, tc.want) {
 				t.Errorf("%s, %s (%d bytes): error %v, want %v", tc.name, load.name, len(tc.file), err, tc.want)
 			}
@@ -216,6 +217,7 @@ func TestNestedDictsCheap(t *testing.T) {
 			_, errLoad = Load(bytes.NewReader(b), int64(len(b)))
 			_, errObj = LoadObject(bytes.NewReader(b), int64(len(b)))
 		})
+		t.Logf("%s (%d bytes): allocated %.1f MB", tc.name, len(b), float64(n)/(1<<20))
 		if !errors.Is(errLoad, ErrNotStateDict) {
 			t.Errorf("%s: Load: %v, want ErrNotStateDict", tc.name, errLoad)
 		}

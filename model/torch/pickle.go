@@ -134,6 +134,12 @@ type (
 
 func newDict() *pyDict { return &pyDict{index: map[any]int{}} }
 
+// newDictCap returns an empty dict with room for n items: a copy allocates
+// once instead of growing.
+func newDictCap(n int) *pyDict {
+	return &pyDict{index: make(map[any]int, n), keys: make([]any, 0, n), values: make([]any, 0, n)}
+}
+
 func (d *pyDict) set(k, v any) error {
 	switch k.(type) {
 	case nil, bool, int64, float64, string:
@@ -426,9 +432,8 @@ func (m *machine) call(f, argv any) (any, error) {
 // callDict is dict(...) and OrderedDict(...): empty, a copy of a dict, or
 // from a list or tuple of pairs. Every copied item is charged to the budget.
 func (m *machine) callDict(g *pyGlobal, args []any) (any, error) {
-	d := newDict()
 	if len(args) == 0 {
-		return d, nil
+		return newDict(), nil
 	}
 	if len(args) > 1 {
 		return nil, fmt.Errorf("%w: %s: %s.%s with %d arguments", ErrCorrupt, m.s.name, g.module, g.name, len(args))
@@ -440,6 +445,11 @@ func (m *machine) callDict(g *pyGlobal, args []any) (any, error) {
 	case *pyTuple:
 		pairs = a.items
 	case *pyDict:
+		// charged before the copy is allocated
+		if err := m.spend(dictItemCost*int64(len(a.keys)), "dict copy"); err != nil {
+			return nil, err
+		}
+		d := newDictCap(len(a.keys))
 		for i := range a.keys {
 			if err := m.set(d, a.keys[i], a.values[i]); err != nil {
 				return nil, err
@@ -449,6 +459,10 @@ func (m *machine) callDict(g *pyGlobal, args []any) (any, error) {
 	default:
 		return nil, fmt.Errorf("%w: %s: %s.%s of %s", ErrCorrupt, m.s.name, g.module, g.name, typeName(args[0]))
 	}
+	if err := m.spend(dictItemCost*int64(len(pairs)), "dict copy"); err != nil {
+		return nil, err
+	}
+	d := newDictCap(len(pairs))
 	for _, p := range pairs {
 		kv, ok := p.(*pyTuple)
 		if !ok || len(kv.items) != 2 {

@@ -29,7 +29,8 @@ var (
 	ErrTruncated = errors.New("torch: truncated")
 	// ErrCorrupt: malformed pickle, archive or tensor view.
 	ErrCorrupt = errors.New("torch: corrupt checkpoint")
-	// ErrTooLarge: a declared size exceeds what the file can hold.
+	// ErrTooLarge: a declared size exceeds what the file can hold, or the
+	// pickle asks for more work than the file's budget allows.
 	ErrTooLarge = errors.New("torch: declared size too large")
 	// ErrUnsupported: a valid but unsupported feature (big-endian files, pickle buffers, ...).
 	ErrUnsupported = errors.New("torch: unsupported")
