@@ -160,7 +160,7 @@ type hostileCase struct {
 
 func hostileCases() []hostileCase {
 	return []hostileCase{
-		{"dict copies, zip (48 kB)", zipPickle(dictCopyBomb(12000, 1000)), ErrTooLarge},
+		{"dict copies, zip (60 kB)", zipPickle(dictCopyBomb(12000, 1000)), ErrTooLarge},
 		{"dict copies, legacy", legacyFile(dictCopyBomb(12000, 1000), nil), ErrTooLarge},
 		{"long key hashed 20,000 times", zipPickle(longKeyDict(60000, 20000)), ErrTooLarge},
 		{"3,000 entries over one 728 kB blob", overlappingZip(3000, 728<<10), ErrCorrupt},
@@ -268,4 +268,18 @@ func FuzzHostile(f *testing.F) {
 			t.Fatalf("kind %d (%d, %d): %d-byte file allocated %d MB, limit %d MB", kind%4, a, b, len(file), n>>20, limit>>20)
 		}
 	})
+}
+
+// A central-directory entry whose data would run past the archive is
+// refused before anything is read.
+func TestZipEntryPastArchive(t *testing.T) {
+	b := zipPickle([]byte{0x80, 2, '}', '.'})
+	cd := bytes.LastIndex(b, []byte("PK\x01\x02"))  // archive/version's record
+	binary.LittleEndian.PutUint32(b[cd+20:], 1<<30) // compressed size
+	binary.LittleEndian.PutUint32(b[cd+24:], 1<<30) // uncompressed size
+	_, err := Load(bytes.NewReader(b), int64(len(b)))
+	t.Log(err)
+	if !errors.Is(err, ErrCorrupt) {
+		t.Errorf("entry past the archive: error %v, want ErrCorrupt", err)
+	}
 }
