@@ -28,7 +28,7 @@ func TestSongsRoundTrip(t *testing.T) {
 	if err := WriteSongsFile(path, want, WriterOptions{RowGroupRows: 3}); err != nil {
 		t.Fatal(err)
 	}
-	f, err := OpenLocal(path)
+	f, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,19 +4,18 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"reflect"
 	"strings"
 	"sync"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/gcs"   // gs:// weights on Dataflow
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/local" // local paths
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/vindex/vindex/model"
 	"github.com/vindex/vindex/schema"
+	"github.com/vindex/vindex/storage"
 )
 
 func init() {
@@ -43,9 +42,6 @@ type EmbedConfig struct {
 	// are not embedded again (see EmbedIncremental).
 	Skip string
 }
-
-// StageEmbed names the embed stage in rejects.
-const StageEmbed = "embed"
 
 // Embed applies the MOVE network to each song of a PCollection<schema.Song>
 // and returns a PCollection<schema.Embedding> and a PCollection<schema.Reject>
@@ -165,7 +161,7 @@ func (f *embedFn) Setup(ctx context.Context) error {
 func (f *embedFn) ProcessElement(ctx context.Context, song schema.Song, emit func(schema.Embedding), reject func(schema.Reject), carry func(carryKey)) error {
 	refuse := func(reason string) {
 		CountRejected(ctx, 1)
-		reject(schema.Reject{SongID: song.SongID, File: song.File, Stage: StageEmbed, Reason: reason})
+		reject(schema.Reject{SongID: song.SongID, File: song.File, Stage: schema.StageEmbed, Reason: reason})
 	}
 	if err := schema.ValidateSong(&song); err != nil {
 		refuse(err.Error())
@@ -259,46 +255,13 @@ func optInt(p *int) string {
 	return fmt.Sprint(*p)
 }
 
-// readURI reads a checkpoint: a local path must be a regular file of at
-// most model.MaxCheckpointBytes (checked before it is opened, so a FIFO
-// or /dev/zero is refused at once); an object of another filesystem must
-// report a size within that bound, and no more than that is read.
+// readURI reads a checkpoint: a regular file (storage refuses a FIFO or a
+// device from its metadata, before opening it) or an object of at most
+// model.MaxCheckpointBytes (MOVE at d = 16,000 is ~70 MB).
 func readURI(ctx context.Context, uri string) ([]byte, error) {
-	if !strings.Contains(uri, "://") {
-		f, size, err := model.OpenCheckpoint(uri)
-		if err != nil {
-			return nil, fmt.Errorf("transforms: %w", err)
-		}
-		defer f.Close()
-		b := make([]byte, size)
-		if _, err := io.ReadFull(f, b); err != nil {
-			return nil, fmt.Errorf("transforms: reading %s: %w", uri, err)
-		}
-		return b, nil
-	}
-	fs, err := filesystem.New(ctx, uri)
+	b, err := storage.ReadFile(ctx, uri, model.MaxCheckpointBytes)
 	if err != nil {
-		return nil, fmt.Errorf("transforms: %s: %w", uri, err)
-	}
-	defer fs.Close()
-	size, err := fs.Size(ctx, uri)
-	if err != nil {
-		return nil, fmt.Errorf("transforms: %s: %w", uri, err)
-	}
-	if err := model.CheckCheckpointSize(size); err != nil {
-		return nil, fmt.Errorf("transforms: %s: %w", uri, err)
-	}
-	r, err := fs.OpenRead(ctx, uri)
-	if err != nil {
-		return nil, fmt.Errorf("transforms: opening %s: %w", uri, err)
-	}
-	defer r.Close()
-	b, err := io.ReadAll(io.LimitReader(r, model.MaxCheckpointBytes+1))
-	if err == nil {
-		err = model.CheckCheckpointSize(int64(len(b)))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("transforms: reading %s: %w", uri, err)
+		return nil, fmt.Errorf("transforms: %w", err)
 	}
 	return b, nil
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/vindex/vindex/model"
+	"github.com/vindex/vindex/storage"
 )
 
 // --weights /dev/zero and a FIFO are refused at once, before anything is
@@ -21,8 +22,8 @@ func TestLoadWeightsRefusesNonRegular(t *testing.T) {
 	}
 	for _, p := range []string{"/dev/zero", fifo} {
 		_, err := LoadWeights(context.Background(), p, model.Config{})
-		if !errors.Is(err, model.ErrCheckpointFile) {
-			t.Errorf("%s: error %v, want model.ErrCheckpointFile", p, err)
+		if !errors.Is(err, storage.ErrNotRegular) {
+			t.Errorf("%s: error %v, want storage.ErrNotRegular", p, err)
 		}
 	}
 }

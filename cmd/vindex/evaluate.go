@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -12,6 +11,8 @@ import (
 	"github.com/vindex/vindex/model/metrics"
 	"github.com/vindex/vindex/pipelines/evaluate"
 	"github.com/vindex/vindex/runners"
+	"github.com/vindex/vindex/storage"
+	"github.com/vindex/vindex/transforms"
 )
 
 func init() {
@@ -82,7 +83,7 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	var reports []*metrics.Report
 	for i, set := range cfg.In {
 		dir := evaluate.SetDir(cfg.Out, i, set)
-		r, err := metrics.ReadReport(filepath.Join(dir, "report.json"))
+		r, err := transforms.ReadReport(context.Background(), storage.Join(dir, transforms.ReportFile))
 		if err != nil {
 			return fmt.Errorf("evaluate: %w", err)
 		}
