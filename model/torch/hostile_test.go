@@ -167,10 +167,10 @@ func hostileCases() []hostileCase {
 	}
 }
 
-// allocated returns the bytes f allocates.
+// allocated returns the bytes f allocates (TotalAlloc counts every
+// allocation, collected or not, so no GC is needed around it).
 func allocated(f func()) uint64 {
 	var before, after runtime.MemStats
-	runtime.GC()
 	runtime.ReadMemStats(&before)
 	f()
 	runtime.ReadMemStats(&after)
@@ -282,4 +282,29 @@ func TestZipEntryPastArchive(t *testing.T) {
 	if !errors.Is(err, ErrCorrupt) {
 		t.Errorf("entry past the archive: error %v, want ErrCorrupt", err)
 	}
+}
+
+// FuzzAllocBound holds any input, mutated freely, to the same bound as
+// FuzzHostile: Load and LoadObject together allocate at most 400 bytes per
+// file byte plus 32 MiB, whatever the bytes say.
+func FuzzAllocBound(f *testing.F) {
+	for _, b := range seedFiles(f) {
+		f.Add(b)
+	}
+	// small hostile seeds only: the mutator stalls on inputs of tens of
+	// kilobytes (27 execs a minute measured with the 60 kB copy bomb);
+	// FuzzHostile covers the large shapes through their generators
+	f.Add(zipPickle(dictCopyBomb(300, 200)))
+	f.Add(legacyFile(dictCopyBomb(300, 200), nil))
+	f.Add(zipPickle(nestedDicts(1100, 40)))
+	f.Add(zipPickle(longKeyDict(2000, 500)))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		n := allocated(func() {
+			Load(bytes.NewReader(b), int64(len(b)))
+			LoadObject(bytes.NewReader(b), int64(len(b)))
+		})
+		if limit := 400*uint64(len(b)) + 32<<20; n > limit {
+			t.Fatalf("%d-byte file allocated %d MB, limit %d MB", len(b), n>>20, limit>>20)
+		}
+	})
 }
