@@ -246,9 +246,9 @@ func newMachine(s *src, work *budget, objects bool, persLoad func(pid any) (any,
 
 // budget is the work one load may do, in units of about one value pushed,
 // copied or hashed; it is a fixed multiple of the file's bytes (newBudget),
-// so a small file cannot make the loader build a large structure (the
-// copy bombs of issue 12: OrderedDict(d) of a big dict repeated, a list
-// appended to itself through the memo).
+// so a small file cannot make the loader build a large structure (issue
+// 12's copy bomb: OrderedDict(d) of a big dict, repeated) or hash a long
+// key over and over.
 type budget struct {
 	left, total int64
 	size        int64 // the file's bytes, for messages
@@ -258,7 +258,8 @@ type budget struct {
 // about 50 bytes allocated: one opcode, one value copied (marked items,
 // list(...)), one tensor dimension; a dict insert, which allocates
 // several times more, costs dictItemCost, plus one per 64 bytes of a
-// string key it hashes.
+// string key it hashes. dict(d) and OrderedDict(pairs) are charged
+// dictItemCost per item before the copy is allocated, then per insert.
 const (
 	workPerByte  = 4
 	workBase     = 1 << 16
