@@ -35,7 +35,10 @@
 // of never-written chunks; decompression stops at the size a chunk may have;
 // each chunk of the grid is read at most once (a chunk index listing one
 // twice is ErrCorrupt), and implicit and fixed-array chunk indexes must fit
-// in the file before their chunk lists are built; ReadFloat32File opens
+// in the file before their chunk lists are built; a File reads at most 8
+// times its size plus 16 MiB over its life (ErrTooLarge after), so
+// continuation blocks or chunk entries naming the same bytes again and again
+// are cut off; ReadFloat32File opens
 // regular files only (a FIFO would block, a device never end); B-tree depth, the number of object header continuation
 // blocks and the number of messages are bounded, so cyclic or hostile
 // structures end in an ErrCorrupt error, never a hang or a panic.

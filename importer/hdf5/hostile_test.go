@@ -62,3 +62,35 @@ func TestSmallFileHugeDatasetRefused(t *testing.T) {
 		}
 	}
 }
+
+// A File reads at most readsPerByte times its size plus baseReads over its
+// life, so structures that name the same bytes again and again (a chunk
+// index or continuation blocks pointing at one region) are cut off; reading
+// a dataset a few times is well inside it.
+func TestFileReadBudget(t *testing.T) {
+	b, err := os.ReadFile("testdata/h5py_chunked_gzip_shuffle_f8.h5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(bytes.NewReader(b), int64(len(b)), "budget.h5", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.readLeft.Store(readsPerByte * int64(len(b))) // as if the file were large: no base
+	for i := range 2 * readsPerByte {
+		d, err := f.Dataset("crema")
+		if err == nil {
+			_, err = d.Float32()
+		}
+		if errors.Is(err, ErrTooLarge) {
+			if i < 3 {
+				t.Fatalf("read %d: budget spent already: %v", i, err)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("read %d: %v", i, err)
+		}
+	}
+	t.Fatalf("%d reads of the dataset, no ErrTooLarge", 2*readsPerByte)
+}
