@@ -46,6 +46,9 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("embed: %w", err)
 	}
+	if rf.dryRun {
+		return nil
+	}
 	fmt.Fprintf(stdout, "embeddings: %s\nrejects:    %s\n", embed.EmbeddingsDir(cfg.Out), embed.RejectsDir(cfg.Out))
 	fmt.Fprint(stdout, res.Summary())
 	return nil

@@ -77,6 +77,7 @@ func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	mf := addModelFlags(fs, &cfg.Model)
 	xf := addIndexFlags(fs)
 	rf := addRunnerFlags(fs)
+	tf := addThresholdFlags(fs, false)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -86,10 +87,13 @@ func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	cfg.Command = commandLine()
 	info, err := runIndexPipeline(ctx, cfg, rf.options(stderr, 0))
-	if err != nil {
+	if err != nil || info == nil { // nil: a dry run
 		return err
 	}
-	return printIndex(stdout, cfg.Out, info)
+	if err := printIndex(stdout, cfg.Out, info); err != nil {
+		return err
+	}
+	return runners.CheckRejectRate(info.Songs, info.Rejected, tf.maxRejectRate)
 }
 
 // runIndexPipeline validates cfg, runs the index pipeline and writes index.json.
@@ -102,6 +106,9 @@ func runIndexPipeline(ctx context.Context, cfg index.Config, opt runners.Options
 	res, err := runners.Run(ctx, p, opt)
 	if err != nil {
 		return nil, fmt.Errorf("index: %w", err)
+	}
+	if opt.DryRun {
+		return nil, nil
 	}
 	return index.Finish(cfg, res.Counters())
 }

@@ -47,6 +47,9 @@ func runReduce(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("reduce: %w", err)
 	}
+	if opts.DryRun {
+		return nil
+	}
 	fmt.Fprintf(stdout, "embeddings: %s\nrejects:    %s\n", reduce.EmbeddingsDir(cfg.Out), reduce.RejectsDir(cfg.Out))
 	if res != nil {
 		fmt.Fprint(stdout, res.Summary())

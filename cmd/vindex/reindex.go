@@ -22,7 +22,14 @@ current version of the index DIR does not hold, carries the others over, drops r
 current reducer (or fits a new one with --refit, or when the model changed), evaluates when the catalog carries
 work_ids, and publishes DIR/vNNNN, switching DIR/CURRENT atomically only once the version is complete. Prints
 added / changed / removed / carried counts and the change in MAP. The first run (no CURRENT) builds v0001 and
-needs --weights.`
+needs --weights.
+
+DIR may be a URI (gs://bucket/index). One run at a time: DIR/LOCK (owner, host, pid, start time) keeps a second
+run from starting (it fails naming the holder, or waits with --wait); a lock older than --lock-stale is broken.
+CURRENT is replaced only if it still names the version the run started from (a generation precondition on GCS),
+so a run that lost a race exits 1 naming the version that won. A failed or killed run's incomplete version is
+removed by the next run; after a successful switch, versions beyond the newest --keep are removed (never the
+current one). 'vindex versions' lists versions, 'vindex rollback' switches back.`
 
 func runReindex(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("reindex", "--catalog GLOB --index DIR [--weights FILE] [--refit] [flags]", reindexHelp, stderr)
@@ -35,6 +42,7 @@ func runReindex(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	xf := addIndexFlags(fs)
 	fs.Lookup("evaluate").Usage = "ignored: reindex evaluates whenever the catalog carries work_ids"
 	rf := addRunnerFlags(fs)
+	tf := addReindexFlags(fs, &cfg)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -49,11 +57,15 @@ func runReindex(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
+	defer plan.Close()
 	p, s := beam.NewPipelineWithRoot()
 	reindex.Build(s, plan)
 	res, err := runners.Run(ctx, p, rf.options(stderr, 0))
 	if err != nil {
 		return fmt.Errorf("reindex: %w (the current version is unchanged)", err)
+	}
+	if rf.dryRun {
+		return plan.Discard(ctx)
 	}
 	sum, err := reindex.Publish(plan, res.Counters())
 	if err != nil {
@@ -73,7 +85,7 @@ func runReindex(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	case sum.MAP != nil:
 		fmt.Fprintf(stdout, "  MAP %.4f\n", *sum.MAP)
 	}
-	return nil
+	return reindexOutcome(stdout, sum, tf)
 }
 
 func orNone(s string) string {

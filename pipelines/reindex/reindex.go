@@ -237,6 +237,16 @@ func (plan *Plan) indexConfig(ctx context.Context, cfg Config) (index.Config, er
 	return ic, nil
 }
 
+// Discard removes what Prepare wrote into the new version (a dry run) and
+// releases the lock.
+func (p *Plan) Discard(ctx context.Context) error {
+	err := storage.RemoveAll(ctx, p.Index.Out)
+	if cerr := p.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 // Build adds the reindex pipeline to s.
 func Build(s beam.Scope, plan *Plan) {
 	index.Build(s.Scope("pipelines.reindex"), plan.Index)

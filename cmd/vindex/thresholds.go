@@ -1,0 +1,18 @@
+package main
+
+import "flag"
+
+// thresholdFlags turn a successful run into exit code 3 (runners.ExitThreshold)
+// when it crossed a limit the scheduler cares about.
+type thresholdFlags struct {
+	maxRejectRate, maxMAPDrop float64
+}
+
+func addThresholdFlags(fs *flag.FlagSet, mapDrop bool) *thresholdFlags {
+	t := &thresholdFlags{}
+	fs.Float64Var(&t.maxRejectRate, "max-reject-rate", 0, "exit 3 (after publishing) if more than this fraction of songs was rejected (0: off)")
+	if mapDrop {
+		fs.Float64Var(&t.maxMAPDrop, "max-map-drop", 0, "exit 3 (after publishing) if MAP fell by more than this from the previous version (0: off)")
+	}
+	return t
+}
