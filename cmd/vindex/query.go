@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/vindex/vindex/model"
@@ -18,6 +16,7 @@ import (
 	"github.com/vindex/vindex/pipelines/index"
 	"github.com/vindex/vindex/pipelines/reindex"
 	"github.com/vindex/vindex/schema"
+	"github.com/vindex/vindex/storage"
 	"github.com/vindex/vindex/transforms"
 )
 
@@ -117,9 +116,9 @@ func query(ctx context.Context, cfg queryConfig) (*queryResult, error) {
 	}
 	dist, err := metrics.ParseDistance(info.Distance)
 	if err != nil {
-		return nil, fmt.Errorf("query: %s: %w", filepath.Join(dir, index.InfoFile), err)
+		return nil, fmt.Errorf("query: %s: %w", storage.Join(dir, index.InfoFile), err)
 	}
-	ix, err := loadSearchIndex(dir, info, dist)
+	ix, err := loadSearchIndex(ctx, dir, info, dist)
 	if err != nil {
 		return nil, err
 	}
@@ -191,11 +190,12 @@ func query(ctx context.Context, cfg queryConfig) (*queryResult, error) {
 
 // loadSearchIndex loads the vectors an index searches: its search file when
 // present, else the Parquet dataset index.json names.
-func loadSearchIndex(dir string, info *index.Info, dist metrics.Distance) (*search.Index, error) {
+func loadSearchIndex(ctx context.Context, dir string, info *index.Info, dist metrics.Distance) (*search.Index, error) {
 	var m *search.Matrix
-	sf := filepath.Join(dir, search.FileName)
-	if _, err := os.Stat(sf); err == nil {
-		if m, err = search.ReadFile(sf); err != nil {
+	sf := storage.Join(dir, search.FileName)
+	if ok, _ := storage.Exists(ctx, sf); ok {
+		var err error
+		if m, err = transforms.ReadSearchFile(ctx, sf); err != nil {
 			return nil, fmt.Errorf("query: %w", err)
 		}
 	} else {
@@ -204,14 +204,14 @@ func loadSearchIndex(dir string, info *index.Info, dist metrics.Distance) (*sear
 			set = index.EmbeddingsDir
 		}
 		if set != index.EmbeddingsDir && set != index.CompactDir {
-			return nil, fmt.Errorf("query: %s: unknown search dataset %q", filepath.Join(dir, index.InfoFile), set)
+			return nil, fmt.Errorf("query: %s: unknown search dataset %q", storage.Join(dir, index.InfoFile), set)
 		}
-		embs, err := schema.ReadEmbeddingsFiles(filepath.Join(dir, set))
+		embs, err := schema.ReadEmbeddingsFiles(storage.Join(dir, set))
 		if err != nil {
 			return nil, fmt.Errorf("query: %w", err)
 		}
 		if m, err = transforms.SearchMatrix(embs); err != nil {
-			return nil, fmt.Errorf("query: %s: %w", filepath.Join(dir, set), err)
+			return nil, fmt.Errorf("query: %s: %w", storage.Join(dir, set), err)
 		}
 	}
 	ix, err := search.NewInPlace(m, dist)
@@ -242,7 +242,7 @@ func newQueryEmbedder(ctx context.Context, dir string, info *index.Info, dim int
 	}
 	e := &queryEmbedder{net: w.NewNet(), full: make([]float32, w.Dim())}
 	if info.Search == index.CompactDir {
-		r, err := reduce.ReadFile(filepath.Join(dir, index.ReducerFile))
+		r, _, err := transforms.ReadReducer(ctx, storage.Join(dir, index.ReducerFile))
 		if err != nil {
 			return nil, fmt.Errorf("query: %w", err)
 		}

@@ -7,14 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/vindex/vindex/model"
 	"github.com/vindex/vindex/model/safetensors"
 	"github.com/vindex/vindex/model/statedict"
+	"github.com/vindex/vindex/storage"
 )
 
 func init() {
@@ -101,24 +100,20 @@ type checkpointInfo struct {
 }
 
 func readCheckpointInfo(path string, cfg model.Config) (*checkpointInfo, error) {
-	f, err := os.Open(path)
+	f, err := storage.Open(context.Background(), path)
 	if err != nil {
 		return nil, fmt.Errorf("weights: %w", err)
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("weights: %w", err)
-	}
-	info := &checkpointInfo{path: path, size: st.Size()}
-	info.format, err = model.SniffCheckpoint(f, st.Size())
+	info := &checkpointInfo{path: path, size: f.Size()}
+	info.format, err = model.SniffCheckpoint(f, f.Size())
 	if err != nil {
 		return nil, fmt.Errorf("weights: %s: %w", path, err)
 	}
 	if info.format == model.FormatSafetensors {
-		info.dict, info.meta, err = safetensors.Read(f, st.Size())
+		info.dict, info.meta, err = safetensors.Read(f, f.Size())
 	} else {
-		info.dict, err = model.ReadCheckpoint(f, st.Size())
+		info.dict, err = model.ReadCheckpoint(f, f.Size())
 	}
 	if err != nil {
 		return nil, fmt.Errorf("weights: %s: %w", path, err)
@@ -214,7 +209,7 @@ func runWeightsConvert(args []string, stdout, stderr io.Writer) error {
 	v := info.weights.Variant()
 	meta := map[string]string{
 		"format":                  "pt", // what Hugging Face tools expect for PyTorch-origin tensors
-		"vindex.source":           filepath.Base(in),
+		"vindex.source":           storage.Base(in),
 		"vindex.source_format":    string(info.format),
 		"vindex.variant":          v.String(),
 		"vindex.sum_method":       fmt.Sprint(v.SumMethod),
@@ -231,24 +226,9 @@ func runWeightsConvert(args []string, stdout, stderr io.Writer) error {
 	if err != nil || back.Hash() != info.dict.Hash() {
 		return fmt.Errorf("weights convert: %s does not read back identically (%v)", out, err)
 	}
-	// write next to OUT, then rename: OUT is either the old file or the whole new one
-	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("weights convert: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("weights convert: %w", err)
-	}
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
-		tmp.Close()
-		return fmt.Errorf("weights convert: writing %s: %w", out, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("weights convert: writing %s: %w", out, err)
-	}
-	if err := os.Rename(tmp.Name(), out); err != nil {
+	// published atomically (OUT is either the old file or the whole new
+	// one), 0644 under the umask, on any scheme
+	if err := storage.WriteFile(context.Background(), out, buf.Bytes()); err != nil {
 		return fmt.Errorf("weights convert: %w", err)
 	}
 	fmt.Fprintf(stdout, "wrote %s (%d bytes): %s, %d tensors, id %s\n", out, buf.Len(), v, len(info.dict.Keys), info.weights.ID())
