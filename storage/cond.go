@@ -305,3 +305,17 @@ func RemoveAll(ctx context.Context, dir string) error {
 	}
 	return nil
 }
+
+// CheckAll is Check on each non-empty URI: a command calls it on all its
+// inputs and outputs before anything runs.
+func CheckAll(uris ...string) error {
+	for _, u := range uris {
+		if u == "" {
+			continue
+		}
+		if err := Check(u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
