@@ -1,0 +1,204 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/fsouza/fake-gcs-server/fakestorage"
+
+	"github.com/vindex/vindex/importer/synth"
+	"github.com/vindex/vindex/model"
+	"github.com/vindex/vindex/schema"
+	"github.com/vindex/vindex/storage"
+)
+
+// startGCS serves the GCS JSON API in-process (fake-gcs-server) with one
+// bucket and points every GCS client of the process at it through
+// STORAGE_EMULATOR_HOST, as Beam's gcs filesystem and storage's ranged
+// reader both honour it. No credentials are needed.
+func startGCS(t *testing.T, bucket string) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	srv, err := fakestorage.NewServerWithOptions(fakestorage.Options{Scheme: "http", Host: "127.0.0.1", Port: uint16(port),
+		PublicHost: "127.0.0.1:" + strconv.Itoa(port)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	srv.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: bucket})
+	t.Setenv("STORAGE_EMULATOR_HOST", "127.0.0.1:"+strconv.Itoa(port))
+}
+
+// scenarioResult is what a nightly scenario prints, with its root replaced
+// by ROOT so that local and gs:// runs compare.
+type scenarioResult struct {
+	reindex  [2]string // the counts lines of the two reindex runs
+	queries  []queryResult
+	versions string
+}
+
+// runScenario runs synth → index → reindex → reindex after an add, a
+// change and a removal → query, with every input and output under root.
+func runScenario(t *testing.T, root string) scenarioResult {
+	t.Helper()
+	ctx := context.Background()
+	cli := func(args ...string) string {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		if err := run(ctx, args, &stdout, &stderr); err != nil {
+			t.Fatalf("vindex %v: %v\nstderr:\n%s", args, err, stderr.String())
+		}
+		return strings.ReplaceAll(stdout.String(), root, "ROOT")
+	}
+	var w bytes.Buffer
+	if err := model.WriteSeededCheckpoint(&w, 64, 3); err != nil {
+		t.Fatal(err)
+	}
+	weights := storage.Join(root, "models", "w.safetensors")
+	if err := storage.WriteFile(ctx, weights, w.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	features := storage.Join(root, "features")
+	cli("synth", "--out", features, "--works", "6", "--versions", "3", "--noise", "4", "--seed", "7",
+		"--mean-duration", "37", "--sd-duration", "2", "--min-duration", "35", "--max-duration", "40",
+		"--songs-per-file", "8", "--row-group-rows", "4")
+	plain := cli("index", "--weights", weights, "--in", features, "--out", storage.Join(root, "plain"), "--dim", "8", "--quiet")
+	if !strings.Contains(plain, "22 songs embedded") {
+		t.Errorf("index output: %s", plain)
+	}
+	idx := storage.Join(root, "nightly")
+	counts := func(out string) string {
+		for _, l := range strings.Split(out, "\n") {
+			if strings.Contains(l, "added") {
+				return strings.TrimSpace(l)
+			}
+		}
+		t.Fatalf("no counts in reindex output:\n%s", out)
+		return ""
+	}
+	var res scenarioResult
+	res.reindex[0] = counts(cli("reindex", "--catalog", features, "--index", idx, "--weights", weights, "--dim", "8", "--quiet"))
+
+	// The catalog changes: one song removed, one edited, one added.
+	files, err := schema.ListDataset(features)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var songs []schema.Song
+	for _, f := range files {
+		ss, err := schema.ReadSongsFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		songs = append(songs, ss...)
+	}
+	sort.Slice(songs, func(i, j int) bool { return songs[i].SongID < songs[j].SongID })
+	added := songs[2]
+	added.SongID = "new-song"
+	changed := &songs[1]
+	changed.Crema = append([]float32(nil), changed.Crema...)
+	synth.Roll(changed.Crema[:12*40], 1)
+	songs = append(songs[1:], added)
+	features2 := storage.Join(root, "features2", "songs.parquet")
+	if err := schema.WriteSongsFile(features2, songs, schema.WriterOptions{RowGroupRows: 5}); err != nil {
+		t.Fatal(err)
+	}
+	res.reindex[1] = counts(cli("reindex", "--catalog", features2, "--index", idx, "--dim", "8", "--quiet"))
+
+	for _, args := range [][]string{
+		{"--song", songs[3].SongID},
+		{"--features", features2, "--song", "new-song"},
+	} {
+		var q queryResult
+		out := cli(append([]string{"query", "--json", "--k", "5", "--index", idx}, args...)...)
+		if err := json.Unmarshal([]byte(out), &q); err != nil {
+			t.Fatalf("query output: %v\n%s", err, out)
+		}
+		res.queries = append(res.queries, q)
+	}
+	res.versions = cli("versions", "--index", idx)
+	return res
+}
+
+// TestEverythingOnGCS runs the nightly scenario with every input and output
+// on gs:// against an in-process GCS API, and on local disk, and compares.
+func TestEverythingOnGCS(t *testing.T) {
+	beam.Init()
+	startGCS(t, "vindex-e2e")
+	cwd, _ := os.Getwd()
+	gs := runScenario(t, "gs://vindex-e2e/catalog")
+	local := runScenario(t, filepath.Join(t.TempDir(), "catalog"))
+
+	if gs.reindex != local.reindex {
+		t.Errorf("reindex counts differ:\n gs:    %q\n local: %q", gs.reindex, local.reindex)
+	}
+	if want := "added 1, changed 1, removed 1, carried 20; embedded 2, rejected 0"; gs.reindex[1] != want {
+		t.Errorf("second reindex on gs://: %q, want %q", gs.reindex[1], want)
+	}
+	for i := range gs.queries {
+		a, b := gs.queries[i], local.queries[i]
+		if len(a.Queries) != 1 || len(b.Queries) != 1 || len(a.Queries[0].Neighbors) != 5 {
+			t.Fatalf("query %d: %+v vs %+v", i, a, b)
+		}
+		for j, na := range a.Queries[0].Neighbors {
+			nb := b.Queries[0].Neighbors[j]
+			if na.SongID != nb.SongID || math.Abs(*na.Similarity-*nb.Similarity) > 1e-6 {
+				t.Errorf("query %d, rank %d: gs %s (%.7f), local %s (%.7f)", i, j+1, na.SongID, *na.Similarity, nb.SongID, *nb.Similarity)
+			}
+		}
+	}
+	for _, want := range []string{"* v0002", "  v0001"} {
+		if !strings.Contains(gs.versions, want) {
+			t.Errorf("versions on gs:// lack %q:\n%s", want, gs.versions)
+		}
+	}
+	// The published objects: manifests, index.json, CURRENT; no lock left,
+	// and nothing written to a local folder named "gs:".
+	ctx := context.Background()
+	objs, err := storage.ListTree(ctx, "gs://vindex-e2e/catalog/nightly")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"nightly/CURRENT", "nightly/v0002/index.json", "nightly/v0002/embeddings/_manifest.json",
+		"nightly/v0002/rejects/_manifest.json", "nightly/v0002/search.vxs"} {
+		if !slices.ContainsFunc(objs, func(o string) bool { return strings.HasSuffix(o, want) }) {
+			t.Errorf("no object …/%s on gs://", want)
+		}
+	}
+	if slices.ContainsFunc(objs, func(o string) bool { return strings.HasSuffix(o, "/LOCK") }) {
+		t.Error("the lock object was left behind")
+	}
+	if _, err := os.Stat(filepath.Join(cwd, "gs:")); err == nil {
+		t.Error("a local folder gs: was written")
+	}
+}
+
+// TestUnregisteredScheme: an output on a scheme no filesystem is registered
+// for fails before anything runs, with exit code 1.
+func TestUnregisteredScheme(t *testing.T) {
+	beam.Init()
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"index", "--weights", "w.pt", "--in", "features", "--out", "hdfs://nn/index"}, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "unsupported scheme") || exitCode(err) != 1 {
+		t.Fatalf("hdfs:// output: %v (exit %d), want an unsupported scheme error", err, exitCode(err))
+	}
+	if _, err := os.Stat("hdfs:"); err == nil {
+		t.Error("a local folder hdfs: was written")
+	}
+}
