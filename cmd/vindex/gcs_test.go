@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"net"
 	"os"
@@ -13,12 +14,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/fsouza/fake-gcs-server/fakestorage"
 
 	"github.com/vindex/vindex/importer/synth"
 	"github.com/vindex/vindex/model"
+	"github.com/vindex/vindex/pipelines/reindex"
 	"github.com/vindex/vindex/schema"
 	"github.com/vindex/vindex/storage"
 )
@@ -200,5 +203,60 @@ func TestUnregisteredScheme(t *testing.T) {
 	}
 	if _, err := os.Stat("hdfs:"); err == nil {
 		t.Error("a local folder hdfs: was written")
+	}
+}
+
+// TestConditionalWritesOnGCS: the lock and the CURRENT switch on a real GCS
+// API. Of two concurrent exclusive creations or swaps from the same
+// content, exactly one succeeds; a reindex that finds the lock held exits 1
+// naming the holder, before it does any work.
+func TestConditionalWritesOnGCS(t *testing.T) {
+	beam.Init()
+	startGCS(t, "vindex-cond")
+	ctx := context.Background()
+	cur := "gs://vindex-cond/idx/CURRENT"
+	if err := storage.Replace(ctx, cur, nil, []byte("v0001\n")); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 2)
+	for _, v := range []string{"v0002\n", "v0003\n"} {
+		go func() { errs <- storage.Replace(ctx, cur, []byte("v0001\n"), []byte(v)) }()
+	}
+	var won, lost int
+	for range 2 {
+		switch err := <-errs; {
+		case err == nil:
+			won++
+		case errors.Is(err, storage.ErrChanged):
+			lost++
+		default:
+			t.Fatal(err)
+		}
+	}
+	if won != 1 || lost != 1 {
+		t.Fatalf("swaps on gs://: %d won, %d lost; want exactly one winner", won, lost)
+	}
+	if err := storage.CreateExclusive(ctx, "gs://vindex-cond/idx/x", []byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	if err := storage.CreateExclusive(ctx, "gs://vindex-cond/idx/x", []byte("b")); !errors.Is(err, storage.ErrExists) {
+		t.Fatalf("second exclusive create: %v, want ErrExists", err)
+	}
+
+	lock, err := reindex.AcquireLock(ctx, "gs://vindex-cond/idx", time.Hour, 0, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	err = run(ctx, []string{"reindex", "--catalog", "gs://vindex-cond/none", "--index", "gs://vindex-cond/idx", "--quiet"}, &stdout, &stderr)
+	var locked *reindex.LockedError
+	if !errors.As(err, &locked) || locked.Holder.Run != lock.Run || exitCode(err) != 1 || !strings.Contains(err.Error(), "--wait") {
+		t.Fatalf("reindex with the lock held: %v (exit %d), want a LockedError naming run %s", err, exitCode(err), lock.Run)
+	}
+	if err := lock.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := storage.Exists(ctx, "gs://vindex-cond/idx/LOCK"); ok {
+		t.Error("lock not removed on gs://")
 	}
 }
