@@ -33,7 +33,7 @@ func init() {
 // Counters of the readers (besides the progress counters SongsRead and
 // SongsRejected).
 var (
-	embeddingsRead = beam.NewCounter(CounterNamespace, "read.embeddings_read")
+	embeddingsRead = NewProgressCounter(EmbeddingsRead)
 	rowGroupsRead  = beam.NewCounter(CounterNamespace, "read.row_groups")
 )
 
@@ -185,6 +185,7 @@ func (f *readSongsFn) ProcessElement(ctx context.Context, rg rowGroup, emit func
 		var re *schema.RowError
 		switch {
 		case errors.As(err, &re):
+			CountRead(ctx, 1) // read, though not decodable: a song of the catalog all the same
 			rejectRow(ctx, reject, song.SongID, rg.File, schema.StageRead, err)
 			continue
 		case err != nil:

@@ -9,6 +9,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/vindex/vindex/model/statedict"
 )
 
 // Errors returned (wrapped) by Read.
@@ -258,7 +260,7 @@ func parseDescr(d string) (dtype, error) {
 	case kind == 'f' && size == 2:
 		return dtype{2, func(dst []float32, src []byte) {
 			for i := range dst {
-				dst[i] = Float16(bo.Uint16(src[2*i:]))
+				dst[i] = statedict.Float16ToFloat32(bo.Uint16(src[2*i:]))
 			}
 		}}, nil
 	case kind == 'f' && size == 4:
@@ -309,30 +311,6 @@ func intAt(b []byte, size int, signed bool, bo binary.ByteOrder) float32 {
 			return float32(int64(bo.Uint64(b)))
 		}
 		return float32(bo.Uint64(b))
-	}
-}
-
-// Float16 converts IEEE 754 half-precision bits to float32 (exactly: every
-// half value is representable).
-func Float16(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	mant := uint32(h) & 0x3ff
-	switch {
-	case exp == 0x1f: // Inf / NaN
-		return math.Float32frombits(sign | 0x7f800000 | mant<<13)
-	case exp == 0:
-		if mant == 0 {
-			return math.Float32frombits(sign)
-		}
-		// Subnormal: value = mant · 2^-24.
-		v := float32(mant) * (1.0 / (1 << 24))
-		if sign != 0 {
-			v = -v
-		}
-		return v
-	default:
-		return math.Float32frombits(sign | (exp+112)<<23 | mant<<13)
 	}
 }
 

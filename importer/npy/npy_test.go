@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/vindex/vindex/model/statedict"
 )
 
 type expected struct {
@@ -113,8 +115,8 @@ func TestFloat16(t *testing.T) {
 		h    uint16
 		want float32
 	}{{0x3c00, 1}, {0xc000, -2}, {0x0001, 5.9604645e-08}, {0x7bff, 65504}, {0x0000, 0}, {0x3555, 0.33325195}} {
-		if got := Float16(c.h); got != c.want {
-			t.Errorf("Float16(%#x) = %v, want %v", c.h, got, c.want)
+		if got := statedict.Float16ToFloat32(c.h); got != c.want {
+			t.Errorf("Float16ToFloat32(%#x) = %v, want %v", c.h, got, c.want)
 		}
 	}
 }
