@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"math"
 	"net"
 	"os"
@@ -258,5 +259,99 @@ func TestConditionalWritesOnGCS(t *testing.T) {
 	}
 	if ok, _ := storage.Exists(ctx, "gs://vindex-cond/idx/LOCK"); ok {
 		t.Error("lock not removed on gs://")
+	}
+}
+
+// smallCatalog writes a 22-song synthetic catalog and seeded weights under root.
+func smallCatalog(t *testing.T, root string) (features, weights string) {
+	t.Helper()
+	ctx := context.Background()
+	var w bytes.Buffer
+	if err := model.WriteSeededCheckpoint(&w, 64, 3); err != nil {
+		t.Fatal(err)
+	}
+	weights = storage.Join(root, "w.safetensors")
+	if err := storage.WriteFile(ctx, weights, w.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	features = storage.Join(root, "features")
+	var stdout, stderr bytes.Buffer
+	if err := run(ctx, []string{"synth", "--out", features, "--works", "6", "--versions", "3", "--noise", "4",
+		"--mean-duration", "37", "--sd-duration", "2", "--min-duration", "35", "--max-duration", "40"}, &stdout, &stderr); err != nil {
+		t.Fatalf("synth: %v\n%s", err, stderr.String())
+	}
+	return features, weights
+}
+
+// TestConcurrentReindexOnGCS starts two nightly runs on one gs:// index at
+// once: exactly one publishes; the other exits 1, before any work, naming
+// the run that holds the index.
+func TestConcurrentReindexOnGCS(t *testing.T) {
+	beam.Init()
+	startGCS(t, "vindex-conc")
+	features, weights := smallCatalog(t, "gs://vindex-conc")
+	idx := "gs://vindex-conc/nightly"
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			var stdout, stderr bytes.Buffer
+			errs <- run(context.Background(), []string{"reindex", "--catalog", features, "--index", idx, "--weights", weights,
+				"--dim", "8", "--quiet"}, &stdout, &stderr)
+		}()
+	}
+	var ok int
+	var locked *reindex.LockedError
+	for range 2 {
+		switch err := <-errs; {
+		case err == nil:
+			ok++
+		case errors.As(err, &locked) && exitCode(err) == 1:
+		default:
+			t.Fatalf("reindex: %v", err)
+		}
+	}
+	if ok != 1 || locked == nil {
+		t.Fatalf("%d runs published, lock error %v; want exactly one of each", ok, locked)
+	}
+	if cur, err := reindex.Current(idx); err != nil || cur != "v0001" {
+		t.Fatalf("CURRENT = %q, %v; want v0001", cur, err)
+	}
+}
+
+// TestDryRun: index and reindex with --dry_run print the job graph and
+// write nothing (the reindex lock is released, no version is left).
+func TestDryRun(t *testing.T) {
+	beam.Init()
+	root := t.TempDir()
+	features, weights := smallCatalog(t, root)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout := os.Stdout
+	os.Stdout = w // the job graph goes to the process's stdout
+	var stderr bytes.Buffer
+	ctx := context.Background()
+	out := filepath.Join(root, "idx")
+	nightly := filepath.Join(root, "nightly")
+	err1 := run(ctx, []string{"index", "--dry_run", "--weights", weights, "--in", features, "--out", out, "--dim", "8", "--quiet"}, &bytes.Buffer{}, &stderr)
+	err2 := run(ctx, []string{"reindex", "--dry_run", "--weights", weights, "--catalog", features, "--index", nightly, "--dim", "8", "--quiet"}, &bytes.Buffer{}, &stderr)
+	w.Close()
+	os.Stdout = stdout
+	printed, _ := io.ReadAll(r)
+	if err1 != nil || err2 != nil {
+		t.Fatalf("dry runs: %v, %v\n%s", err1, err2, stderr.String())
+	}
+	for _, want := range []string{"dry run on prism", "job graph:", "pipelines.index", "ReadSongs"} {
+		if !strings.Contains(string(printed), want) {
+			t.Errorf("dry run output lacks %q:\n%.3000s", want, printed)
+		}
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("index --dry_run wrote %s: %v", out, err)
+	}
+	files, _ := storage.ListTree(ctx, nightly)
+	if len(files) != 0 {
+		t.Errorf("reindex --dry_run left %v", files)
 	}
 }
