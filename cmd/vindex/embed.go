@@ -38,7 +38,7 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	mf.apply()
 	cfg.Command = commandLine()
 	if err := cfg.Validate(ctx); err != nil {
-		return err
+		return usageIfMissing(err, fs, "weights", "in", "out")
 	}
 	p, s := beam.NewPipelineWithRoot()
 	embed.Build(s, cfg)

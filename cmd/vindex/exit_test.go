@@ -23,6 +23,10 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"versions"}, runners.ExitUsage},
 		{[]string{"rollback", "--index", "x"}, runners.ExitUsage},
 		{[]string{"index", "--weights", "missing.pt", "--in", "missing", "--out", "out"}, runners.ExitFailure},
+		{[]string{"index", "--in", "features", "--out", "out"}, runners.ExitUsage}, // no --weights
+		{[]string{"reindex", "--catalog", "features"}, runners.ExitUsage},          // no --index
+		{[]string{"query", "--index", "idx"}, runners.ExitUsage},                   // nothing to query
+		{[]string{"synth"}, runners.ExitUsage},
 		{[]string{"index", "--help"}, runners.ExitOK},
 	} {
 		var stdout, stderr bytes.Buffer

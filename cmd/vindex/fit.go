@@ -53,7 +53,7 @@ func runFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	cfg.Command = commandLine()
 	if err := cfg.Validate(); err != nil {
-		return err
+		return usageIfMissing(err, fs, "in", "out")
 	}
 	opts := rf.options(stderr, expectedRows(cfg.In))
 	if err := opts.Validate(); err != nil {

@@ -92,7 +92,7 @@ func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg.Command = commandLine()
 	info, err := runIndexPipeline(ctx, cfg, rf.options(stderr, expectedRows(cfg.In)))
 	if err != nil || info == nil { // nil: a dry run
-		return err
+		return usageIfMissing(err, fs, "weights", "in", "out")
 	}
 	if err := printIndex(stdout, cfg.Out, info); err != nil {
 		return err

@@ -35,7 +35,7 @@ func runReduce(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	cfg.Command = commandLine()
 	if err := cfg.Validate(); err != nil {
-		return err
+		return usageIfMissing(err, fs, "reducer", "in", "out")
 	}
 	opts := rf.options(stderr, expectedRows(cfg.In))
 	if err := opts.Validate(); err != nil {

@@ -54,7 +54,7 @@ func runReindex(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	cfg.Command = commandLine()
 	plan, err := reindex.Prepare(ctx, cfg)
 	if err != nil {
-		return err
+		return usageIfMissing(err, fs, "catalog", "index")
 	}
 	defer plan.Close()
 	p, s := beam.NewPipelineWithRoot()

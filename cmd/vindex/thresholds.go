@@ -1,6 +1,10 @@
 package main
 
-import "flag"
+import (
+	"flag"
+
+	"github.com/vindex/vindex/runners"
+)
 
 // thresholdFlags turn a successful run into exit code 3 (runners.ExitThreshold)
 // when it crossed a limit the scheduler cares about.
@@ -16,3 +20,20 @@ func addThresholdFlags(fs *flag.FlagSet, mapDrop bool) *thresholdFlags {
 	}
 	return t
 }
+
+// usageIfMissing marks err (a command's validation error) as a usage error,
+// exit code 2, when one of the flags the command requires was not given.
+func usageIfMissing(err error, fs *flag.FlagSet, required ...string) error {
+	if err == nil {
+		return nil
+	}
+	for _, name := range required {
+		if f := fs.Lookup(name); f != nil && f.Value.String() == "" {
+			return &runners.UsageError{Err: err}
+		}
+	}
+	return err
+}
+
+// usageErr marks err as a usage error (exit code 2).
+func usageErr(err error) error { return &runners.UsageError{Err: err} }
