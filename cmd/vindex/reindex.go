@@ -25,7 +25,8 @@ added / changed / removed / carried counts and the change in MAP. The first run 
 needs --weights.
 
 DIR may be a URI (gs://bucket/index). One run at a time: DIR/LOCK (owner, host, pid, start time) keeps a second
-run from starting (it fails naming the holder, or waits with --wait); a lock older than --lock-stale is broken.
+run from starting (it fails naming the holder, or waits with --wait); the run refreshes it while it works, and a
+lock not refreshed for --lock-stale (a killed run's) is broken.
 CURRENT is replaced only if it still names the version the run started from (a generation precondition on GCS),
 so a run that lost a race exits 1 naming the version that won. A failed or killed run's incomplete version is
 removed by the next run; after a successful switch, versions beyond the newest --keep are removed (never the

@@ -21,7 +21,7 @@ func init() {
 func addLockFlags(fs *flag.FlagSet, wait, stale *time.Duration) {
 	fs.DurationVar(wait, "wait", 0, "wait up to this long for another run's lock on the index (0: fail at once, naming the holder)")
 	if stale != nil {
-		fs.DurationVar(stale, "lock-stale", reindex.DefaultLockStale, "break a lock older than this (a run killed without releasing it)")
+		fs.DurationVar(stale, "lock-stale", reindex.DefaultLockStale, "break a lock not refreshed for this long (a live run refreshes it every quarter of it; a killed run does not)")
 	}
 }
 
@@ -34,6 +34,9 @@ func addReindexFlags(fs *flag.FlagSet, cfg *reindex.Config) *thresholdFlags {
 
 // reindexOutcome prints what retention did and checks the thresholds.
 func reindexOutcome(stdout io.Writer, sum *reindex.Summary, t *thresholdFlags) error {
+	if sum.LockBroken {
+		fmt.Fprintln(stdout, "  warning: this run's lock was broken as stale by another run while it worked (raise --lock-stale)")
+	}
 	if len(sum.Pruned) > 0 {
 		fmt.Fprintf(stdout, "  removed old versions: %v\n", sum.Pruned)
 	}

@@ -40,7 +40,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -269,6 +268,8 @@ type Summary struct {
 	DeltaMAP *float64 `json:"delta_map,omitempty"`
 	// Pruned lists the old versions retention removed after the switch.
 	Pruned []string `json:"-"`
+	// LockBroken: another run broke this run's lock as stale while it worked.
+	LockBroken bool `json:"-"`
 }
 
 // Publish completes the new version after the pipeline ran: index.json,
@@ -324,11 +325,9 @@ func Publish(plan *Plan, counters map[string]int64) (*Summary, error) {
 	if err := storage.WriteFile(ctx, storage.Join(out, SummaryFile), append(b, '\n')); err != nil {
 		return nil, fmt.Errorf("reindex: %w", err)
 	}
-	if plan.lock != nil && !plan.lock.Held(ctx) {
-		// Our lock was broken as stale: another run may be working; the
-		// conditional switch below still decides, but say why if it fails.
-		fmt.Fprintln(os.Stderr, "vindex: reindex: warning: this run's lock was broken (older than the stale limit)")
-	}
+	// A lock broken as stale means another run may be working; the
+	// conditional switch below still decides which run publishes.
+	sum.LockBroken = plan.lock != nil && !plan.lock.Held(ctx)
 	if err := switchCurrent(ctx, plan.dir, plan.prevRaw, plan.Version); err != nil {
 		return nil, err
 	}

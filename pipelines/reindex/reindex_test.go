@@ -380,4 +380,17 @@ func TestLock(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, LockFile)); !os.IsNotExist(err) {
 		t.Errorf("lock still there after release: %v", err)
 	}
+
+	// A live run refreshes its lock: older than the stale limit, it still holds.
+	d, err := AcquireLock(ctx, dir, 400*time.Millisecond, 0, "run d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	if _, err := AcquireLock(ctx, dir, 400*time.Millisecond, 0, "run e"); !errors.As(err, &locked) || locked.Holder.Run != d.Run {
+		t.Fatalf("a refreshed lock older than the stale limit: %v, want it held by run %s", err, d.Run)
+	}
+	if err := d.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
 }
