@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net"
@@ -353,5 +354,27 @@ func TestDryRun(t *testing.T) {
 	files, _ := storage.ListTree(ctx, nightly)
 	if len(files) != 0 {
 		t.Errorf("reindex --dry_run left %v", files)
+	}
+}
+
+// TestRejectRateExitCode: a run that publishes but rejects more songs than
+// --max-reject-rate allows exits 3, after publishing.
+func TestRejectRateExitCode(t *testing.T) {
+	beam.Init()
+	root := t.TempDir()
+	_, weights := smallCatalog(t, root)
+	short := schema.Song{SongID: "too-short", WorkID: "w", Hop: schema.ModelHop, Crema: make([]float32, 12*100)}
+	if err := schema.WriteSongsFile(filepath.Join(root, "extra", "short.parquet"), []schema.Song{short}, schema.WriterOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(root, "idx")
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"index", "--weights", weights, "--in", filepath.Join(root, "*", "*.parquet"),
+		"--out", out, "--dim", "8", "--quiet", "--max-reject-rate", "0.01"}, &stdout, &stderr)
+	if exitCode(err) != 3 || !strings.Contains(fmt.Sprint(err), "reject rate") {
+		t.Fatalf("index with 1 reject in 23 over a 1%% limit: %v (exit %d), want exit 3\n%s", err, exitCode(err), stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(out, "index.json")); err != nil {
+		t.Errorf("the index was not published: %v", err)
 	}
 }
