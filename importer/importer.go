@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -405,6 +406,14 @@ func ImportBenchmarkPT(cfg BenchmarkPTConfig) (Summary, error) {
 }
 
 func readBenchmarkPT(path string) ([]any, []string, error) {
+	// a FIFO would block the open, a device never end: regular files only
+	if storage.IsLocal(path) {
+		if st, err := os.Stat(path); err != nil {
+			return nil, nil, fmt.Errorf("importer: %w", err)
+		} else if !st.Mode().IsRegular() {
+			return nil, nil, fmt.Errorf("importer: %s: %w: not a regular file (%s)", path, ErrFormat, st.Mode().Type())
+		}
+	}
 	f, err := storage.Open(context.Background(), path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("importer: %w", err)

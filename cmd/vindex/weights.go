@@ -100,20 +100,20 @@ type checkpointInfo struct {
 }
 
 func readCheckpointInfo(path string, cfg model.Config) (*checkpointInfo, error) {
-	f, err := storage.Open(context.Background(), path)
+	f, size, err := openCheckpointURI(context.Background(), path)
 	if err != nil {
 		return nil, fmt.Errorf("weights: %w", err)
 	}
 	defer f.Close()
-	info := &checkpointInfo{path: path, size: f.Size()}
-	info.format, err = model.SniffCheckpoint(f, f.Size())
+	info := &checkpointInfo{path: path, size: size}
+	info.format, err = model.SniffCheckpoint(f, size)
 	if err != nil {
 		return nil, fmt.Errorf("weights: %s: %w", path, err)
 	}
 	if info.format == model.FormatSafetensors {
-		info.dict, info.meta, err = safetensors.Read(f, f.Size())
+		info.dict, info.meta, err = safetensors.Read(f, size)
 	} else {
-		info.dict, err = model.ReadCheckpoint(f, f.Size())
+		info.dict, err = model.ReadCheckpoint(f, size)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("weights: %s: %w", path, err)
@@ -233,4 +233,29 @@ func runWeightsConvert(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "wrote %s (%d bytes): %s, %d tensors, id %s\n", out, buf.Len(), v, len(info.dict.Keys), info.weights.ID())
 	return nil
+}
+
+// openCheckpointURI opens a checkpoint by URI: model.OpenCheckpoint's
+// checks locally (a regular file, no FIFO or device), storage's ranged
+// reads elsewhere; either way at most model.MaxCheckpointBytes.
+func openCheckpointURI(ctx context.Context, uri string) (interface {
+	io.ReaderAt
+	io.Closer
+}, int64, error) {
+	if storage.IsLocal(uri) {
+		f, size, err := model.OpenCheckpoint(uri)
+		if err != nil {
+			return nil, 0, err
+		}
+		return f, size, nil
+	}
+	f, err := storage.Open(ctx, uri)
+	if err != nil {
+		return nil, 0, err
+	}
+	if f.Size() > model.MaxCheckpointBytes {
+		f.Close()
+		return nil, 0, fmt.Errorf("%s: %d bytes, more than the %d a checkpoint may have", uri, f.Size(), model.MaxCheckpointBytes)
+	}
+	return f, f.Size(), nil
 }

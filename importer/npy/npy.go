@@ -49,13 +49,23 @@ type Options struct {
 }
 
 // ReadFile reads the .npy file at path; errors name the file.
+// Only regular files are opened (a FIFO would block the open, a device such
+// as /dev/zero never end), and the shape is checked against the file's size
+// before the data are read.
 func ReadFile(path string, opt Options) (*Array, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("npy: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("npy: %s: %w: not a regular file (%s)", path, ErrNotNPY, st.Mode().Type())
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("npy: %w", err)
 	}
 	defer f.Close()
-	a, err := Read(f, opt)
+	a, err := read(f, opt, st.Size())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -63,7 +73,10 @@ func ReadFile(path string, opt Options) (*Array, error) {
 }
 
 // Read decodes one .npy array from r.
-func Read(r io.Reader, opt Options) (*Array, error) {
+func Read(r io.Reader, opt Options) (*Array, error) { return read(r, opt, -1) }
+
+// read decodes one .npy array from r, which holds size bytes (-1: unknown).
+func read(r io.Reader, opt Options, size int64) (*Array, error) {
 	maxElems := opt.MaxElements
 	if maxElems <= 0 {
 		maxElems = DefaultMaxElements
@@ -77,8 +90,10 @@ func Read(r io.Reader, opt Options) (*Array, error) {
 	}
 	major := pre[6]
 	var hlen int
+	lenBytes := 4 // the header length's own bytes
 	switch major {
 	case 1:
+		lenBytes = 2
 		var b [2]byte
 		if _, err := io.ReadFull(r, b[:]); err != nil {
 			return nil, fmt.Errorf("%w: header length: %v", ErrCorrupt, err)
@@ -123,6 +138,9 @@ func Read(r io.Reader, opt Options) (*Array, error) {
 		return nil, fmt.Errorf("%w: shape %v (limit %d elements)", ErrTooLarge, h.shape, maxElems)
 	}
 	need := int64(n) * int64(dt.size)
+	if left := size - int64(len(pre)+lenBytes+hlen); size >= 0 && need > left {
+		return nil, fmt.Errorf("%w: data truncated: shape %v of %s needs %d bytes, the file holds %d", ErrCorrupt, h.shape, h.descr, need, max(left, 0))
+	}
 	// ReadAll grows with the bytes actually present, so a lying shape costs
 	// no more than the file's length.
 	raw, err := io.ReadAll(io.LimitReader(r, need))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -143,4 +144,41 @@ func FuzzRead(f *testing.F) {
 			t.Fatalf("shape %v but %d values", a.Shape, len(a.Data))
 		}
 	})
+}
+
+// ReadFile checks the shape against the file's size before reading the
+// data, and opens regular files only: a 100-byte file declaring 2^27
+// float64 values is refused having allocated almost nothing, and a folder
+// and /dev/zero are refused too (a FIFO: npy_unix_test.go).
+func TestReadFileBoundedByFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "big.npy")
+	hdr := "{'descr': '<f8', 'fortran_order': False, 'shape': (134217728,), }"
+	for (10+len(hdr)+1)%64 != 0 {
+		hdr += " "
+	}
+	b := append([]byte("\x93NUMPY\x01\x00"), byte(len(hdr)+1), 0)
+	b = append(append(b, hdr...), '\n')
+	if err := os.WriteFile(p, append(b, make([]byte, 16)...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err := ReadFile(p, Options{})
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrCorrupt) {
+		t.Errorf("short file: error %v, want ErrCorrupt", err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+		t.Errorf("short file: allocated %d bytes", n)
+	}
+	for _, p := range []string{dir, "/dev/zero"} {
+		if _, err := os.Stat(p); err != nil {
+			continue
+		}
+		if _, err := ReadFile(p, Options{}); !errors.Is(err, ErrNotNPY) {
+			t.Errorf("%s: error %v, want ErrNotNPY", p, err)
+		}
+	}
 }
