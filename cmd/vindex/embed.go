@@ -32,6 +32,7 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.Shards, "shards", 0, "number of output files (0: automatic)")
 	mf := addModelFlags(fs, &cfg.Model)
 	rf := addRunnerFlags(fs)
+	tf := addThresholdFlags(fs, false)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -50,7 +51,7 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return nil
 	}
 	fmt.Fprintf(stdout, "embeddings: %s\nrejects:    %s\n", embed.EmbeddingsDir(cfg.Out), embed.RejectsDir(cfg.Out))
-	return nil
+	return checkDatasetRejects(embed.EmbeddingsDir(cfg.Out), embed.RejectsDir(cfg.Out), tf.maxRejectRate)
 }
 
 // modelFlags are the flags that choose what a checkpoint's shapes leave open.

@@ -377,4 +377,15 @@ func TestRejectRateExitCode(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, "index.json")); err != nil {
 		t.Errorf("the index was not published: %v", err)
 	}
+	emb := filepath.Join(root, "emb")
+	err = run(context.Background(), []string{"embed", "--weights", weights, "--in", filepath.Join(root, "*", "*.parquet"),
+		"--out", emb, "--quiet", "--max-reject-rate", "0.01"}, &stdout, &stderr)
+	if exitCode(err) != 3 {
+		t.Fatalf("embed with 1 reject in 23 over a 1%% limit: %v (exit %d), want exit 3", err, exitCode(err))
+	}
+	err = run(context.Background(), []string{"embed", "--weights", weights, "--in", filepath.Join(root, "*", "*.parquet"),
+		"--out", filepath.Join(root, "emb2"), "--quiet", "--max-reject-rate", "0.1"}, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("embed with 1 reject in 23 under a 10%% limit: %v", err)
+	}
 }

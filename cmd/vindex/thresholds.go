@@ -4,6 +4,7 @@ import (
 	"flag"
 
 	"github.com/vindex/vindex/runners"
+	"github.com/vindex/vindex/schema"
 )
 
 // thresholdFlags turn a successful run into exit code 3 (runners.ExitThreshold)
@@ -37,3 +38,20 @@ func usageIfMissing(err error, fs *flag.FlagSet, required ...string) error {
 
 // usageErr marks err as a usage error (exit code 2).
 func usageErr(err error) error { return &runners.UsageError{Err: err} }
+
+// checkDatasetRejects applies --max-reject-rate to a published pair of
+// datasets, from their manifests (exact on every runner).
+func checkDatasetRejects(rowsDir, rejectsDir string, limit float64) error {
+	if limit <= 0 {
+		return nil
+	}
+	rows, err := schema.ReadManifest(rowsDir)
+	if err != nil {
+		return err
+	}
+	rej, err := schema.ReadManifest(rejectsDir)
+	if err != nil {
+		return err
+	}
+	return runners.CheckRejectRate(rows.Rows, rej.Rows, limit)
+}
