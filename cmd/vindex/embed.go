@@ -33,13 +33,14 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	mf := addModelFlags(fs, &cfg.Model)
 	overwrite := addOverwriteFlag(fs)
 	rf := addRunnerFlags(fs)
+	tf := addThresholdFlags(fs, false)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	mf.apply()
 	cfg.Command = commandLine()
 	if err := cfg.Validate(ctx); err != nil {
-		return err
+		return usageIfMissing(err, fs, "weights", "in", "out")
 	}
 	out, err := startOutput(ctx, "embed", cfg.Out, *overwrite, rf.dryRun, cfg.In, cfg.Weights)
 	if err != nil {
@@ -53,11 +54,14 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("embed: %w", err)
 	}
+	if rf.dryRun {
+		return nil
+	}
 	if err := out.Commit(); err != nil {
 		return fmt.Errorf("embed: %w", err)
 	}
 	fmt.Fprintf(stdout, "embeddings: %s\nrejects:    %s\n", embed.EmbeddingsDir(out.Final), embed.RejectsDir(out.Final))
-	return nil
+	return checkDatasetRejects(embed.EmbeddingsDir(out.Final), embed.RejectsDir(out.Final), tf.maxRejectRate)
 }
 
 // modelFlags are the flags that choose what a checkpoint's shapes leave open.

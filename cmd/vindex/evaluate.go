@@ -56,7 +56,7 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		cfg.Distance = d
 	}
 	if err := cfg.Validate(); err != nil {
-		return err
+		return usageIfMissing(err, fs, "in", "out")
 	}
 	for _, set := range cfg.In {
 		if err := verifyEnclosingIndex("evaluate", set); err != nil {
