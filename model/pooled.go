@@ -1,0 +1,41 @@
+package model
+
+import "fmt"
+
+// PooledDim is the length of a pooled vector: the 256 values after the
+// summarisation (autopooling for sum_method 4), before lin1.
+const PooledDim = channels
+
+// Pooled writes into dst (len PooledDim) the song's pooled features: the
+// forward pass of Embed up to and including the summarisation over time
+// (autopool for sum_method 3 and 4), before lin1 and the final activation.
+// Embed's output is lin1 and the final activation applied to this vector.
+// Input conventions, errors and the allocation contract are Embed's: after
+// the Net has seen a song at least as long, Pooled allocates nothing.
+//
+// Distillation (model/train) trains new heads on these vectors: they are
+// what a frozen feature extractor hands to lin1.
+func (n *Net) Pooled(dst, crema []float32, hop int) error {
+	if len(dst) != PooledDim {
+		return fmt.Errorf("%w: dst has %d values, pooled features have %d", ErrInput, len(dst), PooledDim)
+	}
+	if err := n.run(nil, crema, hop); err != nil {
+		return err
+	}
+	copy(dst, n.summary)
+	return nil
+}
+
+// Head returns copies of the weights' head: lin1.weight ([d][256]
+// row-major), lin1.bias (nil for final_activation 3) and the BatchNorm
+// running mean and 1/sqrt(running_var+1e-5) (nil unless final_activation 3).
+func (w *Weights) Head() (lin1, bias, bnMean, bnScale []float32) {
+	return clone(w.lin1), cloneOrNil(w.lin1b), cloneOrNil(w.bnMean), cloneOrNil(w.bnScale)
+}
+
+func cloneOrNil(s []float32) []float32 {
+	if s == nil {
+		return nil
+	}
+	return clone(s)
+}
