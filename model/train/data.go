@@ -221,4 +221,3 @@ func mapOf(emb []float32, n, d int, works []int32, dist metrics.Distance) (float
 	}
 	return metrics.Summarize(results, metrics.Info{Distance: dist, Dim: d}).Overall.MAP, nil
 }
-

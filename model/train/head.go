@@ -14,10 +14,10 @@ type Head struct {
 	W     []float32 // "lin1.weight" [D][In], row-major
 
 	// Forward state for Backward.
-	b      int
-	y      []float32 // lin1 output, B×D
-	z      []float32 // BN output, B×D
-	invStd []float32 // 1/sqrt(var+eps), D
+	b           int
+	y           []float32 // lin1 output, B×D
+	z           []float32 // BN output, B×D
+	invStd      []float32 // 1/sqrt(var+eps), D
 	dy, dyT, xT []float32
 }
 

@@ -129,8 +129,8 @@ type Progress struct {
 // Teacher is the head of the teacher checkpoint: lin1.weight (D×In) and
 // lin_bn's running statistics.
 type Teacher struct {
-	D        int
-	W        []float32
+	D         int
+	W         []float32
 	Mean, Var []float32
 }
 
