@@ -1,6 +1,11 @@
 package model
 
-import "fmt"
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"math"
+)
 
 // PooledDim is the length of a pooled vector: the 256 values after the
 // summarisation (autopooling for sum_method 4), before lin1.
@@ -38,4 +43,31 @@ func cloneOrNil(s []float32) []float32 {
 		return nil
 	}
 	return clone(s)
+}
+
+// ExtractorID identifies the feature extractor of w, everything before lin1
+// (convolutions, PReLU slopes, autopool parameter, summarisation): e.g.
+// "move-sum4-extractor-3f2a9c1b7d4e", from a SHA-256 of those parameters.
+// Checkpoints that differ only in their heads (a teacher and its distilled
+// students, or teachers of several sizes drawn from one seed) share it, and
+// so share their pooled features. It hashes about 9 MB: call it once.
+func (w *Weights) ExtractorID() string {
+	h := sha256.New()
+	var b [4]byte
+	put := func(vs ...float32) {
+		for _, v := range vs {
+			binary.LittleEndian.PutUint32(b[:], math.Float32bits(v))
+			h.Write(b[:])
+		}
+	}
+	fmt.Fprintf(h, "sum%d;", w.variant.SumMethod)
+	put(w.p)
+	put(w.slopes[:]...)
+	for _, c := range [][]float32{w.conv1, w.conv2, w.conv3, w.conv4, w.conv5} {
+		put(c...)
+	}
+	for _, c := range w.bias {
+		put(c...)
+	}
+	return fmt.Sprintf("move-sum%d-extractor-%x", w.variant.SumMethod, h.Sum(nil)[:6])
 }

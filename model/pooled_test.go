@@ -4,6 +4,8 @@ import (
 	"errors"
 	"math"
 	"testing"
+
+	"github.com/vindex/vindex/model/statedict"
 )
 
 // Pooled followed by lin1 and the BatchNorm of the checkpoint gives the
@@ -58,5 +60,40 @@ func TestPooledErrorsAndAllocs(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("Pooled allocates %v times per run in steady state, want 0", allocs)
+	}
+}
+
+// Checkpoints that differ only in the head share the extractor id.
+func TestExtractorID(t *testing.T) {
+	m := readManifest(t)
+	sd := loadGoldenCheckpoint(t, m.Checkpoints["sum4-fa3-d256-zip"].File)
+	base, err := NewWeights(sd, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit := func(key string) *Weights {
+		c := &statedict.Dict{}
+		for _, k := range sd.Keys {
+			tn := *sd.Tensors[k]
+			if k == key {
+				tn.Data = append([]float32(nil), tn.Data...)
+				tn.Data[0] += 0.5
+			}
+			c.Add(k, &tn)
+		}
+		w, err := NewWeights(c, Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	if a, b := base.ExtractorID(), edit("lin1.weight").ExtractorID(); a != b {
+		t.Errorf("new head changed the extractor id: %s → %s", a, b)
+	}
+	if a, b := base.ExtractorID(), edit("conv3.weight").ExtractorID(); a == b {
+		t.Errorf("new conv3 kept the extractor id %s", a)
+	}
+	if base.ExtractorID() == base.ID() {
+		t.Error("extractor id equals the model id")
 	}
 }

@@ -24,7 +24,7 @@ type Pooled struct {
 	Start       int32     `parquet:"start"`  // first model frame of the patch (0 for Patch 0)
 	Frames      int32     `parquet:"frames"` // model frames the vector summarises (before padding)
 	Pooled      []float32 `parquet:"pooled,list"`
-	Model       string    `parquet:"model"`        // id of the teacher whose extractor computed it
+	Model       string    `parquet:"model"`        // id of the extractor that computed it (model.Weights.ExtractorID)
 	ContentHash string    `parquet:"content_hash"` // of the song's features, preprocessing and model
 }
 

@@ -98,6 +98,7 @@ type poolFn struct {
 	Seed            uint64
 
 	w    *model.Weights
+	id   string // the extractor's id (model.Weights.ExtractorID)
 	net  *model.Net
 	crop []float32
 }
@@ -114,7 +115,7 @@ func (f *poolFn) Setup(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	f.w, f.net = w, w.NewNet()
+	f.w, f.id, f.net = w, w.ExtractorID(), w.NewNet()
 	return nil
 }
 
@@ -132,7 +133,7 @@ func (f *poolFn) ProcessElement(ctx context.Context, song schema.Song, emit func
 		return nil
 	}
 	hop := int(song.EffectiveHop())
-	hash := schema.ContentHash(&song, Preprocessing(hop, f.PadShort), f.w.ID())
+	hash := schema.ContentHash(&song, Preprocessing(hop, f.PadShort), f.id)
 	tm, err := model.ModelFrames(song.Frames(), hop)
 	if err != nil {
 		refuse(err.Error())
@@ -144,7 +145,7 @@ func (f *poolFn) ProcessElement(ctx context.Context, song schema.Song, emit func
 			return err
 		}
 		emit(schema.Pooled{SongID: song.SongID, WorkID: song.WorkID, Patch: int32(patch), Start: int32(start),
-			Frames: int32(frames), Pooled: v, Model: f.w.ID(), ContentHash: hash})
+			Frames: int32(frames), Pooled: v, Model: f.id, ContentHash: hash})
 		return nil
 	}
 	if err := row(0, 0, tm, song.Crema, hop); err != nil {

@@ -82,7 +82,7 @@ func Train(ctx context.Context, cfg TrainConfig) (*Summary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("distill: %w", err)
 	}
-	data, err := dataOf(rows, w.ID())
+	data, err := dataOf(rows, w.ExtractorID())
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +142,7 @@ func dataOf(rows []schema.Pooled, modelID string) (*train.Data, error) {
 	for i := range rows {
 		r := &rows[i]
 		if r.Model != modelID {
-			return nil, fmt.Errorf("distill: song %s was pooled by %s, not by the teacher %s: pool again with this teacher", r.SongID, r.Model, modelID)
+			return nil, fmt.Errorf("distill: song %s was pooled by %s, not by the teacher's extractor %s: pool again with this teacher", r.SongID, r.Model, modelID)
 		}
 		if len(r.Pooled) != in {
 			return nil, fmt.Errorf("distill: song %s has %d pooled values, others %d", r.SongID, len(r.Pooled), in)
