@@ -117,7 +117,7 @@ func runDistill(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if !math.IsNaN(sum.ValMAP) {
 		val = fmt.Sprintf("validation MAP %.4f (epoch %d)", sum.ValMAP, sum.Epoch+1)
 	}
-	fmt.Fprintf(stdout, "distill: %s student d=%d from a d=%d teacher: %d training songs (%d works), %d validation songs (%d works), %s, trained in %.1f s\nstudent: %s (%s)\n",
+	fmt.Fprintf(stdout, "distill: %s student d=%d from a d=%d teacher: %d training songs (%d works), %d validation songs (%d works), %s, trained in %.2f s\nstudent: %s (%s)\n",
 		sum.Method, sum.Dim, sum.TeacherDim, sum.TrainSongs, sum.TrainWorks, sum.ValSongs, sum.ValWorks, val, sum.Seconds, sum.Out, sum.ModelID)
 	return nil
 }
