@@ -15,7 +15,7 @@ import (
 	"github.com/vindex/vindex/model/reduce"
 	"github.com/vindex/vindex/model/safetensors"
 	"github.com/vindex/vindex/pipelines/index"
-	"github.com/vindex/vindex/schema/synth"
+	"github.com/vindex/vindex/importer/synth"
 	"github.com/vindex/vindex/transforms"
 )
 

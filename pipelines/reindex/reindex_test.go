@@ -17,7 +17,7 @@ import (
 	"github.com/vindex/vindex/pipelines/index"
 	"github.com/vindex/vindex/runners"
 	"github.com/vindex/vindex/schema"
-	"github.com/vindex/vindex/schema/synth"
+	"github.com/vindex/vindex/importer/synth"
 	"github.com/vindex/vindex/transforms"
 )
 

@@ -23,7 +23,7 @@ import (
 	"github.com/vindex/vindex/model/metrics"
 	"github.com/vindex/vindex/runners"
 	"github.com/vindex/vindex/schema"
-	"github.com/vindex/vindex/schema/npy"
+	"github.com/vindex/vindex/importer/npy"
 	"github.com/vindex/vindex/transforms"
 )
 

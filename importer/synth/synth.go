@@ -11,7 +11,7 @@ import (
 	"sync"
 
 	"github.com/vindex/vindex/schema"
-	"github.com/vindex/vindex/schema/importer"
+	"github.com/vindex/vindex/importer"
 )
 
 // FrameRate is the number of frames per second at the model's hop (44100/4096).

@@ -12,8 +12,8 @@ import (
 
 	"github.com/vindex/vindex/model/torch"
 	"github.com/vindex/vindex/schema"
-	"github.com/vindex/vindex/schema/hdf5"
-	"github.com/vindex/vindex/schema/npy"
+	"github.com/vindex/vindex/importer/hdf5"
+	"github.com/vindex/vindex/importer/npy"
 )
 
 type wantSong struct {
