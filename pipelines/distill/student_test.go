@@ -15,7 +15,7 @@ import (
 	"github.com/vindex/vindex/model/train"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/student_d32.safetensors (then rerun model/testdata/gen/student.py)")
+var update = flag.Bool("update-student", false, "rewrite testdata/student_d32.safetensors (then rerun model/testdata/gen/student.py)")
 
 const (
 	teacherFile = "../../model/testdata/parity/ckpt_sum4-fa3-d256-zip.pt"
@@ -44,14 +44,14 @@ func pooledSynth(t *testing.T, w *model.Weights, seed uint64) *train.Data {
 	return d
 }
 
-// The student fixture is written by Go (this test with -update): an LSR
+// The student fixture is written by Go (this test with -update-student): an LSR
 // student of d = 32 distilled from the parity teacher on pooled features of
 // a synthetic catalog. model/testdata/gen/student.py loads it into PyTorch's
 // MOVEModel(32, 4, 3) with load_state_dict(strict=True) and writes the
 // embeddings TestStudentMatchesPyTorch compares with.
 func TestStudentFixture(t *testing.T) {
 	if !*update {
-		t.Skip("run with -update to rewrite the student fixture")
+		t.Skip("run with -update-student to rewrite the student fixture")
 	}
 	sd, err := model.LoadCheckpoint(teacherFile)
 	if err != nil {

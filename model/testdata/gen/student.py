@@ -2,7 +2,7 @@
 """Goldens for a distilled student: PyTorch reproduces vindex's embeddings.
 
 Loads pipelines/distill/testdata/student_d32.safetensors (written by Go:
-`go test ./pipelines/distill -run StudentFixture -update`, an LSR student of
+`go test ./pipelines/distill -run StudentFixture -update-student`, an LSR student of
 d = 32 distilled from the parity teacher) into MOVEModel(32, 4, 3) from
 gen.py (the project's PyTorch reference, written from remove-spec.md §1) with
 load_state_dict(strict=True), in eval mode, and writes its embeddings of the
