@@ -14,6 +14,7 @@ import (
 	"github.com/vindex/vindex/model"
 	"github.com/vindex/vindex/model/statedict"
 	"github.com/vindex/vindex/schema"
+	"github.com/vindex/vindex/storage"
 )
 
 func init() {
@@ -206,21 +207,22 @@ func cropModelRate(dst, crema []float32, hop, start, n int) []float32 {
 // songs with a few patches each are a few GB. Any unreadable file or
 // invalid row is an error.
 func LoadPooled(ctx context.Context, pattern string) ([]schema.Pooled, error) {
-	files, err := schema.ListDatasetFS(beamFS{ctx}, pattern)
+	files, err := schema.ListDatasetFS(schema.StorageFS{Ctx: ctx}, pattern)
 	if err != nil {
 		return nil, fmt.Errorf("transforms: %w", err)
 	}
 	if len(files) == 0 {
 		return nil, fmt.Errorf("transforms: %s names no pooled-features file", pattern)
 	}
-	o := &opener{}
+	o := &storage.Opener{}
 	defer o.Close()
 	var out []schema.Pooled
 	for _, df := range files {
-		r, size, closer, err := o.open(ctx, df.Path)
+		f, err := o.Open(ctx, df.Path)
 		if err != nil {
 			return nil, fmt.Errorf("transforms: opening %s: %w", df.Path, err)
 		}
+		r, size, closer := f, f.Size(), f
 		rows, err := schema.ReadPooled(df.Path, r, size)
 		closer.Close()
 		if err != nil {

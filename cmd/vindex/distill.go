@@ -17,6 +17,10 @@ import (
 func init() {
 	register(command{name: "pooled", summary: "compute a labelled catalog's pooled features with a teacher (for distill)", run: runPooled})
 	register(command{name: "distill", summary: "distil a Re-MOVE student of any size from a teacher (lsr, kd, prune)", run: runDistill})
+	examples["pooled"] = `  vindex pooled --teacher move.pt --in labelled-features/ --out pooled-run/
+  vindex pooled --teacher move.pt --in labelled-features/ --out pooled-run/ --patches 4 --seed 7`
+	examples["distill"] = `  vindex distill --method lsr --teacher move.pt --in pooled-run/pooled --dim 256 --out remove256.safetensors
+  vindex distill --method prune --teacher move.pt --in pooled-run/pooled --dim 32 --epochs 30 --out pruned32.safetensors`
 }
 
 const pooledHelp = `
@@ -46,12 +50,10 @@ func runPooled(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	p, s := beam.NewPipelineWithRoot()
 	distill.BuildPool(s, cfg)
-	res, err := runners.Run(ctx, p, rf.options(stderr, 0))
-	if err != nil {
+	if _, err := runners.Run(ctx, p, rf.options(stderr, expectedRows(cfg.In))); err != nil {
 		return fmt.Errorf("pooled: %w", err)
 	}
 	fmt.Fprintf(stdout, "pooled:  %s\nrejects: %s\n", distill.PooledDir(cfg.Out), distill.RejectsDir(cfg.Out))
-	fmt.Fprint(stdout, res.Summary())
 	return nil
 }
 
@@ -95,7 +97,7 @@ func runDistill(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fs.Usage()
 		return fmt.Errorf("distill: %w", err)
 	}
-	cfg.Train = train.Defaults(m, *dim)
+	cfg.Train = distill.Defaults(m, *dim)
 	cfg.Train.Epochs, cfg.Train.BatchSize, cfg.Train.Seed = *epochs, *batch, *seed
 	if *lr != 0 {
 		cfg.Train.LR = *lr

@@ -153,10 +153,3 @@ func TestPoolThenTrain(t *testing.T) {
 		t.Error("two trainings with one seed wrote different students")
 	}
 }
-
-func TestTrainRefusesPooledFromAnotherExtractor(t *testing.T) {
-	rows := []schema.Pooled{{SongID: "a", WorkID: "w", Pooled: []float32{1}, Model: "other"}}
-	if _, err := dataOf(rows, "move-sum4-extractor-x"); err == nil || !strings.Contains(err.Error(), "pool again") {
-		t.Errorf("dataOf with another extractor's rows: %v", err)
-	}
-}

@@ -1,6 +1,7 @@
 package distill
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"flag"
@@ -13,6 +14,7 @@ import (
 	"github.com/vindex/vindex/importer/synth"
 	"github.com/vindex/vindex/model"
 	"github.com/vindex/vindex/model/train"
+	"github.com/vindex/vindex/transforms"
 )
 
 var update = flag.Bool("update-student", false, "rewrite testdata/student_d32.safetensors (then rerun model/testdata/gen/student.py)")
@@ -70,7 +72,11 @@ func TestStudentFixture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := writeStudent(studentFile, StudentStateDict(sd, st), map[string]string{"vindex.distill.method": "lsr"}); err != nil {
+	abs, err := filepath.Abs(studentFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := transforms.WriteStudent(context.Background(), abs, transforms.StudentStateDict(sd, st), map[string]string{"vindex.distill.method": "lsr"}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,5 +1,5 @@
 // Command teacher writes the seeded, untrained MOVEModel(d, 4, 3) checkpoint
-// the demo uses (pipelines/demo.SeededCheckpoint) as safetensors, for the
+// the demo uses (model.SeededCheckpoint) as safetensors, for the
 // distillation measurements. Teachers of several d drawn from one seed share
 // their feature extractor (the convolutions are drawn before lin1).
 //
@@ -12,8 +12,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/vindex/vindex/model/safetensors"
-	"github.com/vindex/vindex/pipelines/demo"
+	"github.com/vindex/vindex/model"
 )
 
 func main() {
@@ -32,8 +31,7 @@ func run() error {
 		return fmt.Errorf("need -out FILE and -d ≥ 1")
 	}
 	var buf bytes.Buffer
-	meta := map[string]string{"vindex.note": fmt.Sprintf("untrained MOVEModel(%d, 4, 3), seed %d (pipelines/demo.SeededCheckpoint)", *d, *seed)}
-	if err := safetensors.Write(&buf, demo.SeededCheckpoint(*d, *seed), meta); err != nil {
+	if err := model.WriteSeededCheckpoint(&buf, *d, *seed); err != nil {
 		return err
 	}
 	return os.WriteFile(*out, buf.Bytes(), 0o644)
