@@ -86,6 +86,8 @@ func Distill(ctx context.Context, cfg DistillConfig) (*DistillSummary, error) {
 	if err != nil {
 		return nil, err
 	}
+	nRows := len(rows)
+	rows = nil // data holds the vectors; let the rows go (1 GB for a million songs)
 	lin1, _, _, _ := w.Head()
 	t := &train.Teacher{D: w.Dim(), W: lin1, Mean: sd.Tensors["lin_bn.running_mean"].Data, Var: sd.Tensors["lin_bn.running_var"].Data}
 	trainSet, valSet := train.SplitByWork(data, cfg.ValFrac, cfg.Train.Seed)
@@ -107,7 +109,7 @@ func Distill(ctx context.Context, cfg DistillConfig) (*DistillSummary, error) {
 		return nil, err
 	}
 	return &DistillSummary{Method: tc.Method, Dim: st.D, TeacherDim: w.Dim(), TrainSongs: len(trainSet.Songs),
-		ValSongs: len(valSet.Songs), TrainWorks: trainSet.Works, ValWorks: valSet.Works, Rows: len(rows),
+		ValSongs: len(valSet.Songs), TrainWorks: trainSet.Works, ValWorks: valSet.Works, Rows: nRows,
 		ValMAP: st.ValMAP, Epoch: st.Epoch, Seconds: secs, ModelID: id, Out: cfg.Out}, nil
 }
 
