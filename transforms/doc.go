@@ -40,6 +40,15 @@
 // (LoadPooled), trains a head with model/train and publishes the student
 // checkpoint (WriteStudent, through storage).
 //
+// # Coders (coders.go)
+//
+// Every vindex type that crosses a shuffle, a side input or a combine has a
+// custom coder (beam.RegisterCoder): runners see opaque length-prefixed
+// bytes, never a Beam schema Row that a Java runner would decode itself.
+// A new element type that crosses a stage boundary needs a line there; the
+// pipelines' TestNoRowCoders / TestIndexPipelineHasNoRowCoders fail if one
+// is missing.
+//
 // # Counters
 //
 // Counters live in namespace CounterNamespace ("vindex"): the progress

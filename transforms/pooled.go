@@ -21,7 +21,15 @@ func init() {
 	beam.RegisterType(reflect.TypeOf((*poolFn)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*schema.Pooled)(nil)).Elem())
 	register.Emitter1[schema.Pooled]()
+	// Pooled rows cross the sharded writer's shuffle: a custom coder
+	// (coders.go), never a schema Row a Java runner would decode.
+	beam.RegisterCoder(reflect.TypeOf(schema.Pooled{}), encodePooled, decodePooled)
 }
+
+var pooledCodec = newCodec[schema.Pooled]()
+
+func encodePooled(v schema.Pooled) []byte          { return pooledCodec.encode(&v) }
+func decodePooled(b []byte) (schema.Pooled, error) { return pooledCodec.decode(b) }
 
 // StagePool names the pooling stage in rejects.
 const StagePool = "pool"

@@ -56,6 +56,13 @@ func TestPoolThenTrain(t *testing.T) {
 	}
 	p, s := beam.NewPipelineWithRoot()
 	BuildPool(s, pc)
+	rc, err := runners.RowCoders(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rc {
+		t.Errorf("schema Row coder in the pooled-features pipeline: %s", r)
+	}
 	res, err := runners.Run(ctx, p, runners.Options{})
 	if err != nil {
 		t.Fatal(err)
