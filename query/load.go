@@ -60,17 +60,16 @@ func Current(ctx context.Context, root string) (dir, name string, err error) {
 	case err != nil:
 		return "", "", fmt.Errorf("query: %w", err)
 	}
-	v := strings.TrimSpace(string(b))
-	if v == "" || strings.ContainsAny(v, `/\`) || v == "." || v == ".." {
-		return "", "", fmt.Errorf("query: %s: bad version name %q", storage.Join(root, CurrentFile), v)
+	v, err := index.ParseCurrent(b)
+	if err != nil {
+		return "", "", fmt.Errorf("query: %s: %w", storage.Join(root, CurrentFile), err)
 	}
 	return storage.Join(root, v), v, nil
 }
 
 // CurrentFile names the file of an index folder that holds the name of its
-// current version (pipelines/reindex writes it; the layout keeps query from
-// importing the pipeline, and a test checks the two names agree).
-const CurrentFile = "CURRENT"
+// current version.
+const CurrentFile = index.CurrentFile
 
 // maxSmallFile bounds the JSON files an index holds (index.json, manifests,
 // reports, CURRENT).

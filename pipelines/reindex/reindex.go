@@ -53,7 +53,7 @@ import (
 )
 
 // CurrentFile names the pointer to the current version.
-const CurrentFile = "CURRENT"
+const CurrentFile = index.CurrentFile
 
 // SummaryFile is the reindex summary written into each version.
 const SummaryFile = "reindex.json"
