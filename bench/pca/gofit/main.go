@@ -29,6 +29,7 @@ func run() error {
 	n := flag.Int("n", 0, "rows")
 	d := flag.Int("d", 0, "columns")
 	k := flag.Int("k", 0, "components")
+	solver := flag.String("solver", "", "PCA solver: full, subspace or empty for automatic")
 	flag.Parse()
 	if *in == "" || *n < 2 || *d < 1 || *k < 1 || *k > *d {
 		return errors.New("need --in, --n ≥ 2, --d ≥ 1 and 1 ≤ --k ≤ d")
@@ -53,7 +54,7 @@ func run() error {
 	}
 	m.Flush()
 	t1 := time.Now()
-	r, err := reduce.FitPCA(&m, reduce.PCAConfig{K: *k})
+	r, err := reduce.FitPCA(&m, reduce.PCAConfig{K: *k, Solver: reduce.PCASolver(*solver)})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,164 @@
+package reduce
+
+import (
+	"math"
+	"math/rand/v2"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+const (
+	// subspaceMaxIter bounds SolverSubspace's multiplications by C before it
+	// falls back to the full solver.
+	subspaceMaxIter = 64
+	// subspaceRR is the number of multiplications between Rayleigh–Ritz
+	// steps (each one an eigendecomposition of an l×l matrix).
+	subspaceRR = 3
+)
+
+// eigenSubspace returns the k largest eigenvalues of the d×d symmetric c in
+// decreasing order and their eigenvectors as the rows of a k×d matrix, by
+// subspace iteration on l = k + max(16, k/2) vectors with Rayleigh–Ritz, to
+// residuals ‖Cv − θv‖ ≤ SubspaceTol·θ₁. The start is a fixed pseudo-random
+// basis, so the result is a deterministic function of c. It falls back to
+// eigenFull when the subspace is as large as the space, when the iterate
+// loses rank or when it has not converged after subspaceMaxIter steps.
+func eigenSubspace(c []float64, d, k int) (vals, vecs []float64, err error) {
+	l := min(d, k+max(16, k/2))
+	if 4*l > 3*d {
+		return eigenFull(c, d, k)
+	}
+	rng := rand.New(rand.NewPCG(0x5ca1ab1e, uint64(d)<<32|uint64(k)))
+	q := make([]float64, d*l)
+	for i := range q {
+		q[i] = rng.NormFloat64()
+	}
+	s := &subspace{d: d, l: l}
+	if !s.orth(q) {
+		return eigenFull(c, d, k)
+	}
+	y := make([]float64, d*l)
+	for it := 1; it <= subspaceMaxIter; it++ {
+		gemmTN(y, c, q, d, d, l) // Y = C·Q
+		if it%subspaceRR != 0 {
+			copy(q, y)
+			if !s.orth(q) {
+				return eigenFull(c, d, k)
+			}
+			continue
+		}
+		theta, v, cv, ok := s.rayleighRitz(q, y)
+		if !ok {
+			return eigenFull(c, d, k)
+		}
+		if s.converged(theta, v, cv, k) {
+			vals = theta[:k]
+			vecs = transpose(nil, v, d, l)[:k*d]
+			return vals, vecs, nil
+		}
+		copy(q, cv)
+		if !s.orth(q) {
+			return eigenFull(c, d, k)
+		}
+	}
+	return eigenFull(c, d, k)
+}
+
+// subspace holds eigenSubspace's dimensions and scratch.
+type subspace struct {
+	d, l   int
+	g, t   []float64
+	yt, qt []float64
+}
+
+// orth makes the columns of the d×l q orthonormal in place (Cholesky QR,
+// twice), reporting false if they are numerically dependent.
+func (s *subspace) orth(q []float64) bool {
+	d, l := s.d, s.l
+	if s.g == nil {
+		s.g = make([]float64, l*l)
+		s.t = make([]float64, l*l)
+	}
+	for range 2 {
+		gemmTN(s.g, q, q, d, l, l) // G = QᵀQ
+		var ch mat.Cholesky
+		if !ch.Factorize(mat.NewSymDense(l, s.g)) {
+			return false
+		}
+		var r, ri mat.TriDense
+		ch.UTo(&r)
+		if err := ri.InverseTri(&r); err != nil {
+			return false
+		}
+		for i := range l {
+			for j := range l {
+				s.t[i*l+j] = ri.At(i, j)
+			}
+		}
+		s.yt = transpose(s.yt, q, d, l)
+		gemmTN(q, s.yt, s.t, l, d, l) // Q = Q·R⁻¹
+	}
+	for _, v := range q {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// rayleighRitz returns the Ritz values of C on span(Q) in decreasing order,
+// the Ritz vectors V = Q·W and C·V = Y·W (both d×l, one vector a column),
+// given the orthonormal Q and Y = C·Q.
+func (s *subspace) rayleighRitz(q, y []float64) (theta, v, cv []float64, ok bool) {
+	d, l := s.d, s.l
+	gemmTN(s.t, q, y, d, l, l) // T = QᵀCQ
+	for i := range l {
+		for j := i + 1; j < l; j++ {
+			m := (s.t[i*l+j] + s.t[j*l+i]) / 2
+			s.t[i*l+j], s.t[j*l+i] = m, m
+		}
+	}
+	var eig mat.EigenSym
+	if !eig.Factorize(mat.NewSymDense(l, s.t), true) {
+		return nil, nil, nil, false
+	}
+	asc := eig.Values(nil)
+	var w mat.Dense
+	eig.VectorsTo(&w)
+	theta = make([]float64, l)
+	wd := make([]float64, l*l)
+	for c := range l {
+		theta[c] = asc[l-1-c]
+		for r := range l {
+			wd[r*l+c] = w.At(r, l-1-c)
+		}
+	}
+	v = make([]float64, d*l)
+	cv = make([]float64, d*l)
+	s.qt = transpose(s.qt, q, d, l)
+	gemmTN(v, s.qt, wd, l, d, l)
+	s.yt = transpose(s.yt, y, d, l)
+	gemmTN(cv, s.yt, wd, l, d, l)
+	return theta, v, cv, true
+}
+
+// converged reports whether the first k Ritz pairs have residuals
+// ‖Cv − θv‖ ≤ SubspaceTol·θ₁.
+func (s *subspace) converged(theta, v, cv []float64, k int) bool {
+	d, l := s.d, s.l
+	res := make([]float64, k)
+	for r := range d {
+		vr, cr := v[r*l:r*l+k], cv[r*l:r*l+k]
+		for c := range k {
+			e := cr[c] - theta[c]*vr[c]
+			res[c] += e * e
+		}
+	}
+	tol := SubspaceTol * math.Abs(theta[0])
+	for _, r2 := range res {
+		if !(math.Sqrt(r2) <= tol) {
+			return false
+		}
+	}
+	return true
+}
