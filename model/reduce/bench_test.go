@@ -19,9 +19,10 @@ func benchData(n, d int) [][]float32 {
 }
 
 // BenchmarkMomentsAdd measures folding embeddings into PCA moments (the
-// per-song cost of transforms.FitPCA), 2048-d as MOVE's.
+// per-song cost of transforms.FitPCA), 2048-d as MOVE's, 1024 rows per
+// accumulator.
 func BenchmarkMomentsAdd(b *testing.B) {
-	const n, d = 256, 2048
+	const n, d = 1024, 2048
 	rows := benchData(n, d)
 	b.ReportAllocs()
 	for b.Loop() {

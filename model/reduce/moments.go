@@ -18,8 +18,9 @@ const quantBits = 25
 
 // chunkBound bounds Σq² of every column inside one chunk of quantised rows,
 // so that by Cauchy–Schwarz every partial sum of Σ q_i·q_j in the chunk is an
-// integer below 2^53: float64 computes it exactly, in any order.
-const chunkBound = 1 << 52
+// integer of magnitude ≤ 2^51: float64 computes it exactly, in any order, and
+// the kernel converts it to int64 with one addition (syrk_amd64.s).
+const chunkBound = 1 << 51
 
 // Moments accumulates the count, sum and sum of outer products of float32
 // vectors: the sufficient statistics of PCA. Its fields are exported flat
@@ -51,8 +52,12 @@ type Moments struct {
 	// Sum holds each bin's Σq (Dim values per bin).
 	Sum []int64
 	// Lo and Hi hold each bin's Σqqᵀ, upper triangle packed row by row
-	// (Dim·(Dim+1)/2 values per bin), as Hi·2^32 + Lo with 0 ≤ Lo < 2^32.
+	// (Dim·(Dim+1)/2 values per bin), as Hi·2^32 + Lo. Hi is empty until a
+	// carry is needed.
 	Lo, Hi []int64
+	// Adds holds, per bin, the number of chunks added to Lo since it was
+	// last normalised to [0, 2^32): |Lo| ≤ 2^32 + Adds·2^51 < 2^63.
+	Adds []int64
 }
 
 // N returns the number of rows folded into the bins.
@@ -125,7 +130,10 @@ func (m *Moments) bin(e int) int {
 	m.Count = slices.Insert(m.Count, i, 0)
 	m.Sum = slices.Insert(m.Sum, i*d, make([]int64, d)...)
 	m.Lo = slices.Insert(m.Lo, i*p, make([]int64, p)...)
-	m.Hi = slices.Insert(m.Hi, i*p, make([]int64, p)...)
+	if len(m.Hi) > 0 {
+		m.Hi = slices.Insert(m.Hi, i*p, make([]int64, p)...)
+	}
+	m.Adds = slices.Insert(m.Adds, i, 0)
 	return i
 }
 
@@ -148,6 +156,7 @@ func (m *Moments) Flush() {
 	chunk := make([]float64, 0, nr*d)
 	colSq := make([]float64, d)
 	var tile syrkScratch
+	var cuts []int
 	for lo := 0; lo < nr; {
 		e := exps[order[lo]]
 		hi := lo
@@ -159,6 +168,7 @@ func (m *Moments) Flush() {
 		acc := m.Lo[b*packedLen(d) : (b+1)*packedLen(d)]
 		chunk = chunk[:0]
 		clear(colSq)
+		cuts = cuts[:0]
 		for _, r := range order[lo:hi] {
 			row := quantise(m.Pending[r*d:(r+1)*d], e, chunk[len(chunk):len(chunk)+d])
 			over := false
@@ -168,10 +178,8 @@ func (m *Moments) Flush() {
 				}
 			}
 			if over {
-				syrkExact(acc, chunk, len(chunk)/d, d, &tile)
-				chunk = chunk[:0]
+				cuts = append(cuts, len(chunk)/d)
 				clear(colSq)
-				row = quantise(m.Pending[r*d:(r+1)*d], e, chunk[:d])
 			}
 			for j, q := range row {
 				colSq[j] += q * q
@@ -179,9 +187,10 @@ func (m *Moments) Flush() {
 			}
 			chunk = chunk[:len(chunk)+d]
 		}
-		syrkExact(acc, chunk, len(chunk)/d, d, &tile)
+		cuts = append(cuts, len(chunk)/d)
+		m.reserve(b, int64(len(cuts)))
+		syrkExact(acc, chunk, cuts, d, &tile)
 		m.Count[b] += int64(hi - lo)
-		m.carry(b)
 		lo = hi
 	}
 	m.Pending = m.Pending[:0]
@@ -196,14 +205,31 @@ func quantise(x []float32, e int, dst []float64) []float64 {
 	return dst
 }
 
+// maxAdds bounds Adds: 2^11·2^51 + 2^32 < 2^63. Only tests change it (to
+// force carries).
+var maxAdds int64 = 1 << 11
+
+// reserve makes room in bin b's Lo for adds more chunks, carrying into Hi
+// first if needed.
+func (m *Moments) reserve(b int, adds int64) {
+	if m.Adds[b]+adds > maxAdds {
+		m.carry(b)
+	}
+	m.Adds[b] += adds
+}
+
 // carry normalises bin b's packed sums to Hi·2^32 + Lo with 0 ≤ Lo < 2^32.
 func (m *Moments) carry(b int) {
 	p := packedLen(m.Dim)
+	if len(m.Hi) == 0 {
+		m.Hi = make([]int64, len(m.Lo))
+	}
 	lo, hi := m.Lo[b*p:(b+1)*p], m.Hi[b*p:(b+1)*p]
 	for k, v := range lo {
 		hi[k] += v >> 32
 		lo[k] = v & (1<<32 - 1)
 	}
+	m.Adds[b] = 0
 }
 
 // Merge adds the rows of o to m. o is flushed (its pending rows folded in)
@@ -225,9 +251,20 @@ func (m *Moments) Merge(o *Moments) error {
 		b := m.bin(int(e))
 		m.Count[b] += o.Count[ob]
 		addInts(m.Sum[b*d:(b+1)*d], o.Sum[ob*d:(ob+1)*d])
+		if m.Adds[b]+o.Adds[ob] > maxAdds {
+			m.carry(b)
+			if m.Adds[b]+o.Adds[ob] > maxAdds {
+				o.carry(ob) // exact: o's value is unchanged
+			}
+		}
+		m.Adds[b] += o.Adds[ob]
 		addInts(m.Lo[b*p:(b+1)*p], o.Lo[ob*p:(ob+1)*p])
-		addInts(m.Hi[b*p:(b+1)*p], o.Hi[ob*p:(ob+1)*p])
-		m.carry(b)
+		if len(o.Hi) > 0 {
+			if len(m.Hi) == 0 {
+				m.Hi = make([]int64, len(m.Lo))
+			}
+			addInts(m.Hi[b*p:(b+1)*p], o.Hi[ob*p:(ob+1)*p])
+		}
 	}
 	if len(m.Pending)+len(o.Pending) > BlockRows*d {
 		m.Flush()
@@ -273,7 +310,11 @@ func (m *Moments) Stats() (mean, cov []float64, err error) {
 			var s2 dd
 			for b, e := range m.Exp {
 				sc := math.Ldexp(1, 2*(int(e)-quantBits))
-				v := ddSplit(m.Hi[b*p+k], m.Lo[b*p+k]).scale(sc)
+				v := ddInt(m.Lo[b*p+k])
+				if len(m.Hi) > 0 {
+					v = v.add(dd{float64(m.Hi[b*p+k]) * (1 << 32), 0})
+				}
+				v = v.scale(sc)
 				s2 = s2.add(v)
 			}
 			c := s2.sub(s1[i].mul(s1[j]).div(fn)).div(fn - 1).float()
@@ -298,16 +339,10 @@ func fastTwoSum(a, b float64) dd {
 	return dd{s, b - (s - a)}
 }
 
-// ddInt returns v exactly (|v| < 2^62).
+// ddInt returns v exactly (|v| < 2^63).
 func ddInt(v int64) dd {
 	h := float64(v)
 	return fastTwoSum(h, float64(v-int64(h)))
-}
-
-// ddSplit returns hi·2^32 + lo exactly (|hi| < 2^53, 0 ≤ lo < 2^32).
-func ddSplit(hi, lo int64) dd {
-	s, e := twoSum(float64(hi)*(1<<32), float64(lo))
-	return dd{s, e}
 }
 
 func (a dd) scale(s float64) dd { return dd{a.hi * s, a.lo * s} }

@@ -29,6 +29,21 @@ const (
 // It is chosen once, in init, from the CPU's features (tests swap it).
 var syrkKernel = kernel64Go
 
+// syrkAccKernel computes the same tile t for k ≥ 1, whose entries must be
+// integers of magnitude ≤ 2^51, and adds int64(t[i*8+j]) to dst[offs[i]+j].
+var syrkAccKernel = kernel64AccGo
+
+func kernel64AccGo(k int, a, b []float64, dst []int64, offs [syrkMR]int) {
+	var c [syrkMR * syrkNR]float64
+	syrkKernel(k, a, b, c[:])
+	for i, o := range offs {
+		row := dst[o : o+syrkNR]
+		for j := range row {
+			row[j] += int64(c[i*syrkNR+j])
+		}
+	}
+}
+
 func kernel64Go(k int, a, b, c []float64) {
 	a = a[:k*syrkMR]
 	b = b[:k*syrkNR]
@@ -74,8 +89,11 @@ func packPanels(dst, x []float64, n, d, w int) []float64 {
 }
 
 // syrkExact adds the packed upper triangle of xᵀx to acc for the n×d
-// row-major x, which must satisfy the exactness bound above.
-func syrkExact(acc []int64, x []float64, n, d int, s *syrkScratch) {
+// row-major x, n = cuts[len(cuts)−1]. Rows cuts[c−1]..cuts[c] (from 0) form
+// a chunk that satisfies the exactness bound above; a tile is computed chunk
+// by chunk, each added to acc while the tile is in L1.
+func syrkExact(acc []int64, x []float64, cuts []int, d int, s *syrkScratch) {
+	n := cuts[len(cuts)-1]
 	if n == 0 {
 		return
 	}
@@ -86,7 +104,7 @@ func syrkExact(acc []int64, x []float64, n, d int, s *syrkScratch) {
 	workers := min(runtime.GOMAXPROCS(0), 4, blocks)
 	if workers < 2 || d < 128 {
 		for blk := range blocks {
-			syrkBlock(acc, s.pa, s.pb, n, d, blk)
+			syrkBlock(acc, s.pa, s.pb, cuts, d, blk)
 		}
 		return
 	}
@@ -103,7 +121,7 @@ func syrkExact(acc []int64, x []float64, n, d int, s *syrkScratch) {
 				if blk >= blocks {
 					return
 				}
-				syrkBlock(acc, s.pa, s.pb, n, d, blk)
+				syrkBlock(acc, s.pa, s.pb, cuts, d, blk)
 			}
 		}()
 	}
@@ -111,7 +129,8 @@ func syrkExact(acc []int64, x []float64, n, d int, s *syrkScratch) {
 }
 
 // syrkBlock adds the rows of block blk (panels of 6) of the upper triangle.
-func syrkBlock(acc []int64, pa, pb []float64, n, d, blk int) {
+func syrkBlock(acc []int64, pa, pb []float64, cuts []int, d, blk int) {
+	n := cuts[len(cuts)-1]
 	npA := (d + syrkMR - 1) / syrkMR
 	npB := (d + syrkNR - 1) / syrkNR
 	p0 := blk * syrkBlockPanels
@@ -125,17 +144,47 @@ func syrkBlock(acc []int64, pa, pb []float64, n, d, blk int) {
 			if j0+syrkNR <= i0 {
 				continue
 			}
-			syrkKernel(n, pa[p*syrkMR*n:(p+1)*syrkMR*n], bq, c[:])
-			for ii := range syrkMR {
-				i := i0 + ii
-				if i >= d {
-					break
+			if j0 >= i0+syrkMR-1 && j0+syrkNR <= d && i0+syrkMR <= d {
+				// Interior tile: every (i, j) is in the upper triangle.
+				var offs [syrkMR]int
+				for ii := range offs {
+					i := i0 + ii
+					offs[ii] = i*d - i*(i-1)/2 - i + j0
 				}
-				base := i*d - i*(i-1)/2 - i // packed index of (i, j) is base + j
-				for jj := max(0, i-j0); jj < syrkNR && j0+jj < d; jj++ {
-					acc[base+j0+jj] += int64(c[ii*syrkNR+jj])
+				ap := pa[p*syrkMR*n : (p+1)*syrkMR*n]
+				r0 := 0
+				for _, r1 := range cuts {
+					if r1 > r0 {
+						syrkAccKernel(r1-r0, ap[r0*syrkMR:], bq[r0*syrkNR:], acc, offs)
+					}
+					r0 = r1
 				}
+				continue
 			}
+			ap := pa[p*syrkMR*n : (p+1)*syrkMR*n]
+			r0 := 0
+			for _, r1 := range cuts {
+				if r1 > r0 {
+					syrkKernel(r1-r0, ap[r0*syrkMR:], bq[r0*syrkNR:], c[:])
+					syrkAddTile(acc, &c, i0, j0, d)
+				}
+				r0 = r1
+			}
+		}
+	}
+}
+
+// syrkAddTile adds the upper-triangle entries of the 6×8 tile c at (i0, j0)
+// to acc.
+func syrkAddTile(acc []int64, c *[syrkMR * syrkNR]float64, i0, j0, d int) {
+	for ii := range syrkMR {
+		i := i0 + ii
+		if i >= d {
+			break
+		}
+		base := i*d - i*(i-1)/2 - i // packed index of (i, j) is base + j
+		for jj := max(0, i-j0); jj < syrkNR && j0+jj < d; jj++ {
+			acc[base+j0+jj] += int64(c[ii*syrkNR+jj])
 		}
 	}
 }
