@@ -12,19 +12,21 @@ const (
 	// falls back to the full solver.
 	subspaceMaxIter = 64
 	// subspaceRR is the number of multiplications between Rayleigh–Ritz
-	// steps (each one an eigendecomposition of an l×l matrix).
-	subspaceRR = 3
+	// steps (each one an eigendecomposition of an l×l matrix). On
+	// bench/pca's data (15,000 × 2048 → 256) l = 528 converges at the
+	// second step, 4 multiplications.
+	subspaceRR = 2
 )
 
 // eigenSubspace returns the k largest eigenvalues of the d×d symmetric c in
 // decreasing order and their eigenvectors as the rows of a k×d matrix, by
-// subspace iteration on l = k + max(16, k/2) vectors with Rayleigh–Ritz, to
+// subspace iteration on l = 2k + 16 vectors with Rayleigh–Ritz, to
 // residuals ‖Cv − θv‖ ≤ SubspaceTol·θ₁. The start is a fixed pseudo-random
 // basis, so the result is a deterministic function of c. It falls back to
 // eigenFull when the subspace is as large as the space, when the iterate
 // loses rank or when it has not converged after subspaceMaxIter steps.
 func eigenSubspace(c []float64, d, k int) (vals, vecs []float64, err error) {
-	l := min(d, k+max(16, k/2))
+	l := min(d, 2*k+16)
 	if 4*l > 3*d {
 		return eigenFull(c, d, k)
 	}

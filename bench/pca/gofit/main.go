@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -31,6 +32,7 @@ func run() error {
 	d := flag.Int("d", 0, "columns")
 	k := flag.Int("k", 0, "components")
 	solver := flag.String("solver", "", "PCA solver: full, subspace or empty for automatic")
+	prof := flag.String("cpuprofile", "", "write a CPU profile of the fit to this file")
 	flag.Parse()
 	if *in == "" || *n < 2 || *d < 1 || *k < 1 || *k > *d {
 		return errors.New("need --in, --n ≥ 2, --d ≥ 1 and 1 ≤ --k ≤ d")
@@ -45,6 +47,17 @@ func run() error {
 	x := make([]float32, *n**d)
 	for i := range x {
 		x[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	if *prof != "" {
+		f, err := os.Create(*prof)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	t0, c0 := time.Now(), cpuSeconds()
 	var m reduce.Moments
