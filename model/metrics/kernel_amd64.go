@@ -7,50 +7,77 @@ var hasAVX2FMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 //go:noescape
 func dot4x2(q *float32, qs int, x *float32, xs int, n int, out *[8]float32)
 
-// dotTileAsm computes the tile with the AVX2/FMA 4×2 kernel when the CPU has
-// it and d is a multiple of 8. Remainder rows reuse the kernel with repeated
-// rows, so every score is computed the same way whatever its position in a
-// tile: block boundaries never change a score.
+//go:noescape
+func dot4x3(q *float32, qs int, x *float32, xs int, n int, out *[12]float32)
+
+// xBlockBytes bounds the catalog rows dotTileAsm keeps in L2 while every
+// query quad of the tile passes over them (the quads' rows stay in L2 too).
+const xBlockBytes = 96 << 10
+
+// dotTileAsm computes the tile with the AVX2/FMA kernels when the CPU has
+// them and d is a multiple of 8: 4×3 blocks (dot4x3), then 4×2 (dot4x2) for
+// the last columns of a block, both with the same per-pair arithmetic. The
+// catalog rows are taken in blocks of xBlockBytes, each swept by every query
+// quad while it is in L2. Remainder rows reuse the kernel with repeated rows,
+// so every score is computed the same way whatever its position in a tile:
+// block boundaries never change a score.
 func dotTileAsm(dst, q []float32, nq int, x []float32, nx, d int) bool {
 	if !hasAVX2FMA || d%8 != 0 || d == 0 || nq == 0 || nx == 0 {
 		return false
 	}
-	var out [8]float32
-	for i := 0; i < nq; i += 4 {
-		qs := d
-		rows := min(4, nq-i)
-		if rows < 4 {
-			qs = 0 // repeat row i: out slots for rows beyond nq are ignored
-		}
-		for j := 0; j < nx; j += 2 {
-			xs := d
-			if j+1 == nx {
-				xs = 0
-			}
-			dot4x2(&q[i*d], qs, &x[j*d], xs, d, &out)
-			if rows < 4 {
-				// With qs = 0 every slot holds row i's scores; compute the
-				// remaining rows one by one.
-				for r := 0; r < rows; r++ {
-					if r > 0 {
-						dot4x2(&q[(i+r)*d], 0, &x[j*d], xs, d, &out)
-					}
-					dst[(i+r)*nx+j] = out[0]
-					if j+1 < nx {
-						dst[(i+r)*nx+j+1] = out[1]
-					}
-				}
+	xb := max(3, xBlockBytes/(4*d)/3*3)
+	for j0 := 0; j0 < nx; j0 += xb {
+		j1 := min(nx, j0+xb)
+		for i := 0; i < nq; i += 4 {
+			if nq-i < 4 {
+				dotRowsTail(dst, q, i, nq, x, j0, j1, nx, d)
 				continue
 			}
-			for r := 0; r < 4; r++ {
-				dst[(i+r)*nx+j] = out[2*r]
-				if j+1 < nx {
-					dst[(i+r)*nx+j+1] = out[2*r+1]
+			j := j0
+			var out [12]float32
+			for ; j+3 <= j1; j += 3 {
+				dot4x3(&q[i*d], d, &x[j*d], d, d, &out)
+				for r := range 4 {
+					o := dst[(i+r)*nx+j : (i+r)*nx+j+3]
+					o[0], o[1], o[2] = out[3*r], out[3*r+1], out[3*r+2]
+				}
+			}
+			var out2 [8]float32
+			for ; j < j1; j += 2 {
+				xs := d
+				if j+1 == j1 {
+					xs = 0
+				}
+				dot4x2(&q[i*d], d, &x[j*d], xs, d, &out2)
+				for r := range 4 {
+					dst[(i+r)*nx+j] = out2[2*r]
+					if j+1 < j1 {
+						dst[(i+r)*nx+j+1] = out2[2*r+1]
+					}
 				}
 			}
 		}
 	}
 	return true
+}
+
+// dotRowsTail scores query rows i0..nq−1 (fewer than 4) against catalog
+// rows j0..j1−1 with dot4x2, one query row at a time (repeated in every slot).
+func dotRowsTail(dst, q []float32, i0, nq int, x []float32, j0, j1, nx, d int) {
+	var out [8]float32
+	for r := i0; r < nq; r++ {
+		for j := j0; j < j1; j += 2 {
+			xs := d
+			if j+1 == j1 {
+				xs = 0
+			}
+			dot4x2(&q[r*d], 0, &x[j*d], xs, d, &out)
+			dst[r*nx+j] = out[0]
+			if j+1 < j1 {
+				dst[r*nx+j+1] = out[1]
+			}
+		}
+	}
 }
 
 // dotRowAsm writes dst[j] = q·x_j with the 4×2 kernel (query row repeated),

@@ -14,7 +14,7 @@ import (
 func TestDotTilePositionIndependent(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, d := range []int{8, 24, 256, 13} {
-		for _, shape := range [][2]int{{1, 1}, {4, 2}, {5, 3}, {7, 11}, {9, 1}} {
+		for _, shape := range [][2]int{{1, 1}, {4, 2}, {5, 3}, {7, 11}, {9, 1}, {13, 400}} {
 			nq, nx := shape[0], shape[1]
 			q := make([]float32, nq*d)
 			x := make([]float32, nx*d)
