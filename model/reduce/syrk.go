@@ -29,18 +29,25 @@ const (
 // It is chosen once, in init, from the CPU's features (tests swap it).
 var syrkKernel = kernel64Go
 
-// syrkAccKernel computes the same tile t for k ≥ 1, whose entries must be
-// integers of magnitude ≤ 2^51, and adds int64(t[i*8+j]) to dst[offs[i]+j].
+// syrkAccKernel computes, for each chunk of rows cuts[c−1]..cuts[c] (from
+// 0), the same tile t over the chunk's rows, whose entries must be integers
+// of magnitude ≤ 2^51, and adds int64(t[i*8+j]) to dst[offs[i]+j].
 var syrkAccKernel = kernel64AccGo
 
-func kernel64AccGo(k int, a, b []float64, dst []int64, offs [syrkMR]int) {
+func kernel64AccGo(cuts []int, a, b []float64, dst []int64, offs [syrkMR]int) {
 	var c [syrkMR * syrkNR]float64
-	syrkKernel(k, a, b, c[:])
-	for i, o := range offs {
-		row := dst[o : o+syrkNR]
-		for j := range row {
-			row[j] += int64(c[i*syrkNR+j])
+	r0 := 0
+	for _, r1 := range cuts {
+		if r1 > r0 {
+			syrkKernel(r1-r0, a[r0*syrkMR:], b[r0*syrkNR:], c[:])
+			for i, o := range offs {
+				row := dst[o : o+syrkNR]
+				for j := range row {
+					row[j] += int64(c[i*syrkNR+j])
+				}
+			}
 		}
+		r0 = r1
 	}
 }
 
@@ -151,14 +158,7 @@ func syrkBlock(acc []int64, pa, pb []float64, cuts []int, d, blk int) {
 					i := i0 + ii
 					offs[ii] = i*d - i*(i-1)/2 - i + j0
 				}
-				ap := pa[p*syrkMR*n : (p+1)*syrkMR*n]
-				r0 := 0
-				for _, r1 := range cuts {
-					if r1 > r0 {
-						syrkAccKernel(r1-r0, ap[r0*syrkMR:], bq[r0*syrkNR:], acc, offs)
-					}
-					r0 = r1
-				}
+				syrkAccKernel(cuts, pa[p*syrkMR*n:(p+1)*syrkMR*n], bq, acc, offs)
 				continue
 			}
 			ap := pa[p*syrkMR*n : (p+1)*syrkMR*n]
