@@ -42,12 +42,14 @@
 // Deviation from scikit-learn 1.2.1: sklearn 1.2's PCA signs components by
 // the left singular vectors (svd_flip with u_based_decision=True): the
 // sample whose projection on a component is largest in magnitude projects
-// positively. That depends on the samples, not on the fitted moments, so a
-// mergeable fit cannot reproduce it without a second pass over the data.
-// vindex signs by the component itself (svd_flip with
-// u_based_decision=False, the rule scikit-learn's PCA adopted in 1.5), which
-// depends only on the fitted subspace. Goldens are compared after applying
-// vindex's convention to sklearn's output.
+// positively. That depends on the samples, not on the fitted moments, so
+// FitPCA signs by the component itself (svd_flip with u_based_decision=False,
+// the rule scikit-learn's PCA adopted in 1.5), which depends only on the
+// fitted subspace. An optional second pass over the rows, SignVotes (a
+// mergeable max of |projection| per component) and
+// Reducer.WithSklearn12Signs, reproduces sklearn 1.2's signs; the golden test
+// checks it against sklearn 1.2.1's components_. The other goldens are
+// compared after applying vindex's convention to sklearn's output.
 //
 // Cost (bench/pca, 15,000 × 2048 → 256, see bench/RESULTS.md): folding rows
 // is d²/2 exact multiply-adds per row in the AVX2 kernel, split over
