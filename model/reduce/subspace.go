@@ -12,10 +12,12 @@ const (
 	// falls back to the full solver.
 	subspaceMaxIter = 64
 	// subspaceRR is the number of multiplications between Rayleigh–Ritz
-	// steps (each one an eigendecomposition of an l×l matrix). On
-	// bench/pca's data (15,000 × 2048 → 256) l = 528 converges at the
-	// second step, 4 multiplications.
-	subspaceRR = 2
+	// steps (each one an eigendecomposition of an l×l matrix), the first
+	// after subspaceFirstRR multiplications. On bench/pca's data
+	// (15,000 × 2048 → 256) l = 528 converges at the first, 4
+	// multiplications.
+	subspaceRR      = 2
+	subspaceFirstRR = 4
 )
 
 // eigenSubspace returns the k largest eigenvalues of the d×d symmetric c in
@@ -36,15 +38,24 @@ func eigenSubspace(c []float64, d, k int) (vals, vecs []float64, err error) {
 		q[i] = rng.NormFloat64()
 	}
 	s := &subspace{d: d, l: l}
-	if !s.orth(q) {
+	// Rayleigh–Ritz needs an orthonormal Q (two Cholesky QR passes); a plain
+	// power step only a well-scaled one (one pass).
+	isRR := func(it int) bool { return it >= subspaceFirstRR && it%subspaceRR == 0 }
+	passes := func(next int) int {
+		if isRR(next) {
+			return 2
+		}
+		return 1
+	}
+	if !s.orth(q, passes(1)) {
 		return eigenFull(c, d, k)
 	}
 	y := make([]float64, d*l)
 	for it := 1; it <= subspaceMaxIter; it++ {
 		gemmTN(y, c, q, d, d, l) // Y = C·Q
-		if it%subspaceRR != 0 {
+		if !isRR(it) {
 			copy(q, y)
-			if !s.orth(q) {
+			if !s.orth(q, passes(it+1)) {
 				return eigenFull(c, d, k)
 			}
 			continue
@@ -59,7 +70,7 @@ func eigenSubspace(c []float64, d, k int) (vals, vecs []float64, err error) {
 			return vals, vecs, nil
 		}
 		copy(q, cv)
-		if !s.orth(q) {
+		if !s.orth(q, passes(it+1)) {
 			return eigenFull(c, d, k)
 		}
 	}
@@ -74,14 +85,15 @@ type subspace struct {
 }
 
 // orth makes the columns of the d×l q orthonormal in place (Cholesky QR,
-// twice), reporting false if they are numerically dependent.
-func (s *subspace) orth(q []float64) bool {
+// passes times: twice gives orthonormality to rounding for a condition
+// number up to ~1e7), reporting false if they are numerically dependent.
+func (s *subspace) orth(q []float64, passes int) bool {
 	d, l := s.d, s.l
 	if s.g == nil {
 		s.g = make([]float64, l*l)
 		s.t = make([]float64, l*l)
 	}
-	for range 2 {
+	for range passes {
 		gemmTN(s.g, q, q, d, l, l) // G = QᵀQ
 		var ch mat.Cholesky
 		if !ch.Factorize(mat.NewSymDense(l, s.g)) {
