@@ -112,7 +112,7 @@ func checkDuckDBFiles(t *testing.T, dir string) {
 	}
 	// bad.parquet: a good row, a frame of 11 values, a NULL element; the
 	// errors name file, row and column, and the good row still reads.
-	f, err := OpenLocal(filepath.Join(dir, "bad.parquet"))
+	f, err := Open(filepath.Join(dir, "bad.parquet"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,15 +2,16 @@ package schema
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
+
+	"github.com/vindex/vindex/storage"
 )
 
 // ManifestName is the name of the manifest file in an output folder.
@@ -105,28 +106,23 @@ func MarshalManifest(m Manifest) ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
-// WriteManifest writes m to dir/_manifest.json on the local file system,
-// atomically (a temporary file renamed into place).
+// WriteManifest publishes m as dir/_manifest.json (storage.WriteFile:
+// atomic and durable, any scheme).
 func WriteManifest(dir string, m Manifest) error {
 	b, err := MarshalManifest(m)
 	if err != nil {
 		return fmt.Errorf("schema: %s: %w", dir, err)
 	}
-	tmp := filepath.Join(dir, TempPrefix+ManifestName+"-"+randomHex(8))
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return fmt.Errorf("schema: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, ManifestName)); err != nil {
-		os.Remove(tmp)
+	if err := storage.WriteFile(context.Background(), storage.Join(dir, ManifestName), b); err != nil {
 		return fmt.Errorf("schema: %w", err)
 	}
 	return nil
 }
 
-// ReadManifest reads dir/_manifest.json from the local file system.
+// ReadManifest reads dir/_manifest.json.
 func ReadManifest(dir string) (Manifest, error) {
-	p := filepath.Join(dir, ManifestName)
-	b, err := os.ReadFile(p)
+	p := storage.Join(dir, ManifestName)
+	b, err := storage.ReadFile(context.Background(), p, maxManifestBytes)
 	if err != nil {
 		return Manifest{}, fmt.Errorf("schema: %w", err)
 	}
@@ -147,40 +143,22 @@ type DatasetFS interface {
 	ReadFile(name string) ([]byte, error)
 }
 
-// LocalFS is the local file system as a DatasetFS.
-type LocalFS struct{}
+// StorageFS is package storage (local paths, gs://, …) as a DatasetFS.
+type StorageFS struct{ Ctx context.Context }
 
 // List implements DatasetFS.
-func (LocalFS) List(glob string) ([]string, error) { return filepath.Glob(glob) }
+func (f StorageFS) List(glob string) ([]string, error) { return storage.List(f.Ctx, glob) }
 
 // ReadFile implements DatasetFS.
-func (LocalFS) ReadFile(name string) ([]byte, error) { return os.ReadFile(name) }
+func (f StorageFS) ReadFile(name string) ([]byte, error) {
+	return storage.ReadFile(f.Ctx, name, maxManifestBytes)
+}
 
 // DatasetFile is one file of a dataset. Rows is the row count the folder's
 // manifest records, or -1 where there is no manifest.
 type DatasetFile struct {
 	Path string
 	Rows int64
-}
-
-// JoinPath joins a folder and a base name with "/", keeping URL schemes
-// (gs://bucket/dir) intact.
-func JoinPath(dir, name string) string {
-	if dir == "" {
-		return name
-	}
-	return strings.TrimSuffix(dir, "/") + "/" + name
-}
-
-func splitPath(p string) (dir, base string) {
-	i := strings.LastIndex(p, "/")
-	if i < 0 {
-		return ".", p
-	}
-	if i == 0 {
-		return "/", p[1:]
-	}
-	return p[:i], p[i+1:]
 }
 
 func hasMeta(p string) bool { return strings.ContainsAny(p, `*?[\`) }
@@ -205,17 +183,17 @@ func ListDatasetFS(fsys DatasetFS, pattern string) ([]DatasetFile, error) {
 		if m, ok := manifests[dir]; ok {
 			return m, nil
 		}
-		b, err := fsys.ReadFile(JoinPath(dir, ManifestName))
+		b, err := fsys.ReadFile(storage.Join(dir, ManifestName))
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 				manifests[dir] = nil
 				return nil, nil
 			}
-			return nil, fmt.Errorf("schema: reading %s: %w", JoinPath(dir, ManifestName), err)
+			return nil, fmt.Errorf("schema: reading %s: %w", storage.Join(dir, ManifestName), err)
 		}
 		m, err := ParseManifest(b)
 		if err != nil {
-			return nil, fmt.Errorf("schema: %s: %w", JoinPath(dir, ManifestName), err)
+			return nil, fmt.Errorf("schema: %s: %w", storage.Join(dir, ManifestName), err)
 		}
 		listed := make(map[string]int64, len(m.Files))
 		for _, f := range m.Files {
@@ -240,22 +218,22 @@ func ListDatasetFS(fsys DatasetFS, pattern string) ([]DatasetFile, error) {
 		}
 		if listed != nil {
 			for name, rows := range listed {
-				add(JoinPath(dir, name), rows)
+				add(storage.Join(dir, name), rows)
 			}
 			return nil
 		}
-		files, err := fsys.List(JoinPath(dir, "*"))
+		files, err := fsys.List(storage.Join(dir, "*"))
 		if err != nil {
 			return fmt.Errorf("schema: listing %s: %w", dir, err)
 		}
 		for _, p := range files {
-			_, base := splitPath(p)
+			_, base := storage.Split(p)
 			if strings.HasPrefix(base, PartPrefix) && strings.HasSuffix(base, ".parquet") {
 				return fmt.Errorf("schema: %s: %w", dir, ErrIncomplete)
 			}
 		}
 		for _, p := range files {
-			_, base := splitPath(p)
+			_, base := storage.Split(p)
 			if isData(base) {
 				add(p, -1)
 			}
@@ -276,7 +254,7 @@ func ListDatasetFS(fsys DatasetFS, pattern string) ([]DatasetFile, error) {
 			p = "/"
 		}
 		// A folder if it has children (or a manifest); otherwise a file.
-		children, err := fsys.List(JoinPath(p, "*"))
+		children, err := fsys.List(storage.Join(p, "*"))
 		if err != nil {
 			return nil, fmt.Errorf("schema: listing %s: %w", p, err)
 		}
@@ -296,10 +274,10 @@ func ListDatasetFS(fsys DatasetFS, pattern string) ([]DatasetFile, error) {
 		}
 	}
 	for _, m := range matches {
-		dir, base := splitPath(m)
+		dir, base := storage.Split(m)
 		if !strings.HasSuffix(base, ".parquet") {
 			// Maybe a folder named by a glob.
-			if children, err := fsys.List(JoinPath(m, "*")); err == nil && len(children) > 0 {
+			if children, err := fsys.List(storage.Join(m, "*")); err == nil && len(children) > 0 {
 				if err := addFolder(m); err != nil {
 					return nil, err
 				}
@@ -336,9 +314,10 @@ func isData(base string) bool {
 	return strings.HasSuffix(base, ".parquet") && !strings.HasPrefix(base, ".") && !strings.HasPrefix(base, "_")
 }
 
-// ListDataset is ListDatasetFS on the local file system, returning paths.
+// ListDataset is ListDatasetFS through package storage (any scheme),
+// returning paths.
 func ListDataset(pattern string) ([]string, error) {
-	files, err := ListDatasetFS(LocalFS{}, pattern)
+	files, err := ListDatasetFS(StorageFS{context.Background()}, pattern)
 	if err != nil {
 		return nil, err
 	}

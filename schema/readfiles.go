@@ -1,43 +1,41 @@
 package schema
 
 import (
+	"context"
 	"fmt"
-	"os"
+
+	"github.com/vindex/vindex/storage"
 )
 
-// LocalFile is a File opened from the local file system; Close closes it.
-type LocalFile struct {
+// OpenedFile is a File opened by URI; Close closes it.
+type OpenedFile struct {
 	*File
-	f *os.File
+	f storage.File
 }
 
 // Close closes the underlying file.
-func (l *LocalFile) Close() error { return l.f.Close() }
+func (o *OpenedFile) Close() error { return o.f.Close() }
 
-// OpenLocal opens the local Parquet file path.
-func OpenLocal(path string) (*LocalFile, error) {
-	f, err := os.Open(path)
+// Open opens the Parquet file at uri (a local path or any scheme storage
+// knows) and reads its footer.
+func Open(uri string) (*OpenedFile, error) {
+	f, err := storage.Open(context.Background(), uri)
 	if err != nil {
 		return nil, fmt.Errorf("schema: %w", err)
 	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("schema: %w", err)
-	}
-	pf, err := OpenFile(path, f, st.Size())
+	pf, err := OpenFile(uri, f, f.Size())
 	if err != nil {
 		f.Close()
 		return nil, err
 	}
-	return &LocalFile{File: pf, f: f}, nil
+	return &OpenedFile{File: pf, f: f}, nil
 }
 
-// ReadSongsFile reads every song of the local file path, unvalidated. The
+// ReadSongsFile reads every song of the file at path, unvalidated. The
 // first undecodable row is an error (naming file, row and column); use
 // File.Songs to skip bad rows instead.
 func ReadSongsFile(path string) ([]Song, error) {
-	f, err := OpenLocal(path)
+	f, err := Open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -55,18 +53,18 @@ func ReadSongsFile(path string) ([]Song, error) {
 }
 
 // ReadEmbeddingsFiles reads every embedding of the dataset a pattern names
-// (see ListDataset: manifest-aware) on the local file system into memory,
+// (see ListDataset: manifest-aware) into memory,
 // for small sets (queries, reindexing). Each embedding is validated; the
 // first bad row is an error naming file and row. A file whose row count
 // differs from its manifest entry is an error.
 func ReadEmbeddingsFiles(pattern string) ([]Embedding, error) {
-	files, err := ListDatasetFS(LocalFS{}, pattern)
+	files, err := ListDatasetFS(StorageFS{context.Background()}, pattern)
 	if err != nil {
 		return nil, err
 	}
 	var out []Embedding
 	for _, df := range files {
-		f, err := OpenLocal(df.Path)
+		f, err := Open(df.Path)
 		if err != nil {
 			return nil, err
 		}
@@ -93,4 +91,28 @@ func ReadEmbeddingsFiles(pattern string) ([]Embedding, error) {
 		f.Close()
 	}
 	return out, nil
+}
+
+// CountRows returns the number of rows of the dataset a pattern names (see
+// ListDataset): the manifests' counts where there are manifests, else the
+// files' footers. It reads no row.
+func CountRows(pattern string) (int64, error) {
+	files, err := ListDatasetFS(StorageFS{context.Background()}, pattern)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, df := range files {
+		if df.Rows >= 0 {
+			n += df.Rows
+			continue
+		}
+		f, err := Open(df.Path)
+		if err != nil {
+			return 0, err
+		}
+		n += f.NumRows()
+		f.Close()
+	}
+	return n, nil
 }

@@ -23,6 +23,8 @@ const (
 	StageRead     = "read"     // the row (or file) could not be decoded
 	StageValidate = "validate" // ValidateSong refused the row
 	StageEmbed    = "embed"    // the model refused the song (e.g. too short)
+	StageReduce   = "reduce"   // the reducer refused the embedding
+	StageEvaluate = "evaluate" // the distance cannot score the embedding
 )
 
 // Song is one feature row of a catalog: a song's cremaPCP features.

@@ -1,15 +1,14 @@
 package schema
 
 import (
-	"crypto/rand"
-	"encoding/hex"
+	"context"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"reflect"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/vindex/vindex/storage"
 )
 
 // WriterOptions configures a RowWriter.
@@ -38,9 +37,8 @@ func (o WriterOptions) Validate() error {
 type RowWriter struct {
 	w    *parquet.Writer
 	rows int64
-	// set by CreateFile: the file, its temp name and final name.
-	f          *os.File
-	tmp, final string
+	// set by CreateFile: the file being published.
+	f *storage.Writer
 }
 
 // SchemaVersionOf returns the schema version of the row type of v (a struct
@@ -110,8 +108,8 @@ func (w *RowWriter) Write(row any) error {
 // Rows returns the number of rows written so far.
 func (w *RowWriter) Rows() int64 { return w.rows }
 
-// Close flushes the footer. For a writer from CreateFile it also syncs and
-// closes the file and renames it to its final name.
+// Close flushes the footer. For a writer from CreateFile it also publishes
+// the file (storage.Writer.Commit: synced, renamed into place).
 func (w *RowWriter) Close() error {
 	err := w.w.Close()
 	if w.f == nil {
@@ -120,66 +118,44 @@ func (w *RowWriter) Close() error {
 		}
 		return nil
 	}
-	if err == nil {
-		err = w.f.Sync()
-	}
-	if cerr := w.f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(w.tmp, w.final)
-	}
-	if err != nil {
-		os.Remove(w.tmp)
-		return fmt.Errorf("schema: writing %s: %w", w.final, err)
-	}
+	f := w.f
 	w.f = nil
+	if err != nil {
+		f.Abort()
+		return fmt.Errorf("schema: writing %s: %w", f.Name(), err)
+	}
+	if err := f.Commit(); err != nil {
+		return fmt.Errorf("schema: %w", err)
+	}
 	return nil
 }
 
 // Abort discards a file from CreateFile without creating the final name.
 func (w *RowWriter) Abort() {
 	if w.f != nil {
-		w.f.Close()
-		os.Remove(w.tmp)
+		w.f.Abort()
 		w.f = nil
 	}
 }
 
-// CreateFile returns a RowWriter to a local file path: rows go to a
-// temporary file in the same folder, renamed to path by Close, so path only
-// ever holds a complete file.
-func CreateFile(path string, rowType reflect.Type, version string, opt WriterOptions) (*RowWriter, error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("schema: %w", err)
-	}
-	tmp := filepath.Join(dir, TempPrefix+base+"-"+randomHex(8))
-	f, err := os.Create(tmp)
+// CreateFile returns a RowWriter to the file at uri (any scheme storage
+// knows): path only ever holds a complete file (storage.Create).
+func CreateFile(uri string, rowType reflect.Type, version string, opt WriterOptions) (*RowWriter, error) {
+	f, err := storage.Create(context.Background(), uri)
 	if err != nil {
 		return nil, fmt.Errorf("schema: %w", err)
 	}
 	w, err := NewRowWriter(f, rowType, version, opt)
 	if err != nil {
-		f.Close()
-		os.Remove(tmp)
+		f.Abort()
 		return nil, err
 	}
-	w.f, w.tmp, w.final = f, tmp, path
+	w.f = f
 	return w, nil
 }
 
 // TempPrefix starts the names of files being written; readers skip them.
-const TempPrefix = ".tmp-"
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
+const TempPrefix = storage.TempPrefix
 
 // SongWriter streams songs to a Parquet file, RowGroupRows songs a row group.
 type SongWriter struct{ rw *RowWriter }
@@ -193,7 +169,7 @@ func NewSongWriter(w io.Writer, opt WriterOptions) (*SongWriter, error) {
 	return &SongWriter{rw}, nil
 }
 
-// CreateSongsFile returns a writer of songs to the local file path, which
+// CreateSongsFile returns a writer of songs to the file at path, which
 // appears (complete) only when Close succeeds.
 func CreateSongsFile(path string, opt WriterOptions) (*SongWriter, error) {
 	rw, err := CreateFile(path, reflect.TypeFor[Song](), SongSchemaVersion, opt)

@@ -4,19 +4,18 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"reflect"
 	"strings"
 	"sync"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/gcs"   // gs:// weights on Dataflow
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/local" // local paths
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/vindex/vindex/model"
 	"github.com/vindex/vindex/schema"
+	"github.com/vindex/vindex/storage"
 )
 
 func init() {
@@ -43,9 +42,6 @@ type EmbedConfig struct {
 	// are not embedded again (see EmbedIncremental).
 	Skip string
 }
-
-// StageEmbed names the embed stage in rejects.
-const StageEmbed = "embed"
 
 // Embed applies the MOVE network to each song of a PCollection<schema.Song>
 // and returns a PCollection<schema.Embedding> and a PCollection<schema.Reject>
@@ -165,7 +161,7 @@ func (f *embedFn) Setup(ctx context.Context) error {
 func (f *embedFn) ProcessElement(ctx context.Context, song schema.Song, emit func(schema.Embedding), reject func(schema.Reject), carry func(carryKey)) error {
 	refuse := func(reason string) {
 		CountRejected(ctx, 1)
-		reject(schema.Reject{SongID: song.SongID, File: song.File, Stage: StageEmbed, Reason: reason})
+		reject(schema.Reject{SongID: song.SongID, File: song.File, Stage: schema.StageEmbed, Reason: reason})
 	}
 	if err := schema.ValidateSong(&song); err != nil {
 		refuse(err.Error())
@@ -259,20 +255,13 @@ func optInt(p *int) string {
 	return fmt.Sprint(*p)
 }
 
+// maxWeightsBytes bounds a checkpoint file: MOVE at d = 16,000 is ~70 MB.
+const maxWeightsBytes = 2 << 30
+
 func readURI(ctx context.Context, uri string) ([]byte, error) {
-	fs, err := filesystem.New(ctx, uri)
+	b, err := storage.ReadFile(ctx, uri, maxWeightsBytes)
 	if err != nil {
-		return nil, fmt.Errorf("transforms: %s: %w", uri, err)
-	}
-	defer fs.Close()
-	r, err := fs.OpenRead(ctx, uri)
-	if err != nil {
-		return nil, fmt.Errorf("transforms: opening %s: %w", uri, err)
-	}
-	defer r.Close()
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("transforms: reading %s: %w", uri, err)
+		return nil, fmt.Errorf("transforms: %w", err)
 	}
 	return b, nil
 }

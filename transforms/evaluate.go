@@ -97,9 +97,9 @@ type evalRowFn struct {
 }
 
 func (f *evalRowFn) ProcessElement(e schema.Embedding, emit func(metrics.Row), reject func(schema.Reject)) {
-	r := metrics.RowOf(&e, f.GroupBy, e.File)
+	r := MetricRow(&e, f.GroupBy)
 	if why := metrics.CheckRow(&r, metrics.Distance(f.Distance)); why != "" {
-		reject(schema.Reject{SongID: e.SongID, Stage: "evaluate", Reason: why})
+		reject(schema.Reject{SongID: e.SongID, Stage: schema.StageEvaluate, Reason: why})
 		return
 	}
 	emit(r)
@@ -174,7 +174,7 @@ func (f *buildCatalogFn) ProcessElement(a evalRows, emit func(metrics.Catalog), 
 		return fmt.Errorf("transforms: Evaluate: %w", err)
 	}
 	for _, r := range rejects {
-		reject(r)
+		reject(RejectRow(r))
 	}
 	emit(*cat)
 	return nil

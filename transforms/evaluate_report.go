@@ -1,16 +1,17 @@
 package transforms
 
 import (
-	"fmt"
-	"path/filepath"
+	"cmp"
+	"context"
 	"reflect"
+	"slices"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/vindex/vindex/model/metrics"
-	"github.com/vindex/vindex/model/metrics/plot"
 	"github.com/vindex/vindex/schema"
+	"github.com/vindex/vindex/storage"
 )
 
 func init() {
@@ -110,26 +111,24 @@ type writeReportFn struct {
 
 // ProcessElement writes the report. The rejects come as an iterable side
 // input: a global Combine of an empty PCollection yields no value at all.
-func (f *writeReportFn) ProcessElement(rows queryRows, info evalInfo, nextReject func(*schema.Reject) bool, emit func(string)) error {
+func (f *writeReportFn) ProcessElement(ctx context.Context, rows queryRows, info evalInfo, nextReject func(*schema.Reject) bool, emit func(string)) error {
 	results := rows.results()
 	// Catalog order, as metrics.Evaluate returns them.
 	sortResults(results)
-	var rejects []schema.Reject
+	var rejects []metrics.Reject
 	var r schema.Reject
 	for nextReject(&r) {
-		rejects = append(rejects, r)
+		rejects = append(rejects, metrics.Reject{SongID: r.SongID, File: r.File, Stage: r.Stage, Reason: r.Reason})
 	}
+	// A side input's order is the runner's: sort, so that reports are reproducible.
+	slices.SortFunc(rejects, func(a, b metrics.Reject) int {
+		return cmp.Or(cmp.Compare(a.SongID, b.SongID), cmp.Compare(a.File, b.File), cmp.Compare(a.Stage, b.Stage), cmp.Compare(a.Reason, b.Reason))
+	})
 	rep := metrics.Summarize(results, metrics.Info{Distance: metrics.Distance(info.Distance), Model: info.Model,
 		Reducer: info.Reducer, Dim: info.Dim, GroupBy: info.GroupBy, Rejects: rejects})
-	if err := rep.WriteFiles(f.Dir); err != nil {
-		return fmt.Errorf("transforms: %w", err)
+	if err := WriteReport(ctx, f.Dir, rep, info.GroupBy); err != nil {
+		return err
 	}
-	if err := metrics.WriteQueries(filepath.Join(f.Dir, metrics.QueriesFile), results, info.GroupBy); err != nil {
-		return fmt.Errorf("transforms: %w", err)
-	}
-	if err := plot.Write(f.Dir, rep); err != nil {
-		return fmt.Errorf("transforms: %w", err)
-	}
-	emit(filepath.Join(f.Dir, "report.json"))
+	emit(storage.Join(f.Dir, ReportFile))
 	return nil
 }

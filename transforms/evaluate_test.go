@@ -1,8 +1,11 @@
 package transforms
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +15,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 
 	"github.com/vindex/vindex/model/metrics"
+	"github.com/vindex/vindex/model/search"
 	"github.com/vindex/vindex/schema"
 )
 
@@ -46,7 +50,7 @@ func evalTestEmbeddings(t *testing.T) []schema.Embedding {
 func TestEvaluateMatchesPlainGo(t *testing.T) {
 	embs := evalTestEmbeddings(t)
 	cfg := metrics.Config{Distance: metrics.Cosine, GroupBy: []string{"year"}}
-	want, err := metrics.Evaluate(embs, cfg)
+	want, err := metrics.Evaluate(MetricRows(embs, cfg.GroupBy), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +66,7 @@ func TestEvaluateMatchesPlainGo(t *testing.T) {
 	if err := ptest.Run(p); err != nil {
 		t.Fatal(err)
 	}
-	got, err := metrics.ReadReport(filepath.Join(dir, "report.json"))
+	got, err := ReadReport(context.Background(), filepath.Join(dir, ReportFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,10 +76,10 @@ func TestEvaluateMatchesPlainGo(t *testing.T) {
 	if len(got.Groups["year"]) != 3 || got.Groups["year"][1] != want.Groups["year"][1] {
 		t.Errorf("year groups: %+v", got.Groups["year"])
 	}
-	if got.Rejected != 1 || got.Rejects[0].SongID != "zz-nan" {
+	if got.Rejected != 1 || got.Rejects[0].SongID != "zz-nan" || got.Rejects[0].Stage != schema.StageEvaluate {
 		t.Errorf("rejects: %+v", got.Rejects)
 	}
-	for _, f := range []string{"report.md", metrics.QueriesFile, "ap_histogram.png", "first_rank_cdf.png", "map_by_clique_size.png"} {
+	for _, f := range []string{"report.md", QueriesFile, "ap_histogram.png", "first_rank_cdf.png", "map_by_clique_size.png"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Error(err)
 		}
@@ -97,4 +101,51 @@ func TestEvaluateDuplicateFails(t *testing.T) {
 	if !strings.Contains(err.Error(), embs[3].SongID) {
 		t.Errorf("error does not name the song: %v", err)
 	}
+}
+
+// BenchmarkLoadParquet is the fallback path of vindex query: 100,000 × 256
+// embeddings read from Parquet (schema.ReadEmbeddingsFiles), gathered and
+// prepared, then one query.
+func BenchmarkLoadParquet(b *testing.B) {
+	const n, d = 100_000, 256
+	m := benchMatrix(n, d)
+	embs := make([]schema.Embedding, n)
+	for i := range embs {
+		embs[i] = schema.Embedding{SongID: m.IDs[i], WorkID: m.WorkIDs[i], Model: "m", ContentHash: "h",
+			Embedding: m.Vecs[i*d : (i+1)*d]}
+	}
+	path := filepath.Join(b.TempDir(), "embeddings.parquet")
+	if err := schema.WriteEmbeddingsFile(path, embs, schema.WriterOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		embs, err := schema.ReadEmbeddingsFiles(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		m, err := SearchMatrix(embs)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ix, err := search.NewInPlace(m, metrics.Cosine)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ix.Search([]search.Query{ix.QueryOf(0)}, 10, search.Options{})
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "songs/s")
+}
+
+func benchMatrix(n, d int) *search.Matrix {
+	rng := rand.New(rand.NewPCG(9, 10))
+	m := search.NewMatrix(d, n)
+	vec := make([]float32, d)
+	for i := range n {
+		for j := range vec {
+			vec[j] = float32(rng.NormFloat64())
+		}
+		m.Append(fmt.Sprintf("s%06d", i), fmt.Sprintf("w%d", rng.IntN(n/3)), "", "", vec)
+	}
+	return m
 }

@@ -6,18 +6,15 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
-	"strings"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
 
 	"github.com/vindex/vindex/model/reduce"
 	"github.com/vindex/vindex/schema"
+	"github.com/vindex/vindex/storage"
 )
 
 func init() {
@@ -383,8 +380,7 @@ func (f *grpFitFn) ExtractOutput(a countAccum) (FittedReducer, error) {
 }
 
 // WriteReducer writes the singleton fitted (PCollection<FittedReducer>) to
-// path, a local path or a Beam filesystem URL (gs://…); local writes are
-// atomic (temporary file, sync, rename).
+// path (any URI storage knows), atomically (storage.WriteFile).
 func WriteReducer(s beam.Scope, path string, fitted beam.PCollection) {
 	s = s.Scope("transforms.WriteReducer")
 	beam.ParDo0(s, &writeReducerFn{Path: path}, fitted)
@@ -395,33 +391,11 @@ type writeReducerFn struct {
 }
 
 func (f *writeReducerFn) ProcessElement(ctx context.Context, fr FittedReducer) error {
-	r, err := fr.Reducer()
-	if err != nil {
+	if _, err := fr.Reducer(); err != nil {
 		return fmt.Errorf("transforms: WriteReducer %s: %w", f.Path, err)
 	}
-	if !strings.Contains(f.Path, "://") {
-		if dir := filepath.Dir(f.Path); dir != "" {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				return fmt.Errorf("transforms: WriteReducer: %w", err)
-			}
-		}
-		return reduce.WriteFile(f.Path, r)
-	}
-	fsys, err := filesystem.New(ctx, f.Path)
-	if err != nil {
-		return fmt.Errorf("transforms: WriteReducer %s: %w", f.Path, err)
-	}
-	defer fsys.Close()
-	w, err := fsys.OpenWrite(ctx, f.Path)
-	if err != nil {
-		return fmt.Errorf("transforms: WriteReducer %s: %w", f.Path, err)
-	}
-	if _, err := w.Write(fr.File); err != nil {
-		w.Close()
-		return fmt.Errorf("transforms: WriteReducer %s: %w", f.Path, err)
-	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("transforms: WriteReducer %s: %w", f.Path, err)
+	if err := storage.WriteFile(ctx, f.Path, fr.File); err != nil {
+		return fmt.Errorf("transforms: WriteReducer: %w", err)
 	}
 	return nil
 }

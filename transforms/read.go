@@ -10,6 +10,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/vindex/vindex/schema"
+	"github.com/vindex/vindex/storage"
 )
 
 func init() {
@@ -32,7 +33,7 @@ func init() {
 // Counters of the readers (besides the progress counters SongsRead and
 // SongsRejected).
 var (
-	embeddingsRead = beam.NewCounter(CounterNamespace, "read.embeddings_read")
+	embeddingsRead = NewProgressCounter(EmbeddingsRead)
 	rowGroupsRead  = beam.NewCounter(CounterNamespace, "read.row_groups")
 )
 
@@ -95,7 +96,7 @@ func rowGroups(s beam.Scope, pattern string) (groups, rejects beam.PCollection) 
 type listFn struct{}
 
 func (f *listFn) ProcessElement(ctx context.Context, pattern string, emit func(datasetFile)) error {
-	files, err := schema.ListDatasetFS(beamFS{ctx}, pattern)
+	files, err := schema.ListDatasetFS(schema.StorageFS{Ctx: ctx}, pattern)
 	if err != nil {
 		return fmt.Errorf("transforms: %w", err)
 	}
@@ -107,10 +108,10 @@ func (f *listFn) ProcessElement(ctx context.Context, pattern string, emit func(d
 
 // footerFn reads a file's footer and emits its non-empty row groups.
 type footerFn struct {
-	o *opener
+	o *storage.Opener
 }
 
-func (f *footerFn) Setup()    { f.o = &opener{} }
+func (f *footerFn) Setup()    { f.o = &storage.Opener{} }
 func (f *footerFn) Teardown() { f.o.Close() }
 
 func (f *footerFn) ProcessElement(ctx context.Context, df datasetFile, emit func(rowGroup), reject func(schema.Reject)) error {
@@ -132,17 +133,17 @@ func (f *footerFn) ProcessElement(ctx context.Context, df datasetFile, emit func
 	return nil
 }
 
-func openDatasetFile(ctx context.Context, o *opener, path string) (*schema.File, interface{ Close() error }, error) {
-	r, size, closer, err := o.open(ctx, path)
+func openDatasetFile(ctx context.Context, o *storage.Opener, path string) (*schema.File, interface{ Close() error }, error) {
+	r, err := o.Open(ctx, path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("transforms: opening %s: %w", path, err)
 	}
-	pf, err := schema.OpenFile(path, r, size)
+	pf, err := schema.OpenFile(path, r, r.Size())
 	if err != nil {
-		closer.Close()
+		r.Close()
 		return nil, nil, err
 	}
-	return pf, closer, nil
+	return pf, r, nil
 }
 
 // rejectFile records a file (or row group) that could not be read at all.
@@ -166,10 +167,10 @@ func rejectRow(ctx context.Context, reject func(schema.Reject), songID, path, st
 
 // readSongsFn reads the songs of one row group.
 type readSongsFn struct {
-	o *opener
+	o *storage.Opener
 }
 
-func (f *readSongsFn) Setup()    { f.o = &opener{} }
+func (f *readSongsFn) Setup()    { f.o = &storage.Opener{} }
 func (f *readSongsFn) Teardown() { f.o.Close() }
 
 func (f *readSongsFn) ProcessElement(ctx context.Context, rg rowGroup, emit func(schema.Song), reject func(schema.Reject)) error {
@@ -184,6 +185,7 @@ func (f *readSongsFn) ProcessElement(ctx context.Context, rg rowGroup, emit func
 		var re *schema.RowError
 		switch {
 		case errors.As(err, &re):
+			CountRead(ctx, 1) // read, though not decodable: a song of the catalog all the same
 			rejectRow(ctx, reject, song.SongID, rg.File, schema.StageRead, err)
 			continue
 		case err != nil:
@@ -202,10 +204,10 @@ func (f *readSongsFn) ProcessElement(ctx context.Context, rg rowGroup, emit func
 
 // readEmbeddingsFn reads the embeddings of one row group.
 type readEmbeddingsFn struct {
-	o *opener
+	o *storage.Opener
 }
 
-func (f *readEmbeddingsFn) Setup()    { f.o = &opener{} }
+func (f *readEmbeddingsFn) Setup()    { f.o = &storage.Opener{} }
 func (f *readEmbeddingsFn) Teardown() { f.o.Close() }
 
 func (f *readEmbeddingsFn) ProcessElement(ctx context.Context, rg rowGroup, emit func(schema.Embedding), reject func(schema.Reject)) error {

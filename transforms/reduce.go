@@ -19,9 +19,6 @@ func init() {
 	register.Emitter1[schema.Reject]()
 }
 
-// ReduceStage is the Stage of the rejects Reduce emits.
-const ReduceStage = "reduce"
-
 // Reduce applies the singleton reducer (PCollection<FittedReducer>, a side
 // input) to embs (PCollection<schema.Embedding>). Each output row keeps all
 // its columns, with Embedding set to the reduced vector (scaled to unit
@@ -57,7 +54,7 @@ func (f *reduceFn) ProcessElement(e schema.Embedding, side func(*FittedReducer) 
 	}
 	r := f.r
 	bad := func(format string, args ...any) {
-		reject(schema.Reject{SongID: e.SongID, Stage: ReduceStage, Reason: fmt.Sprintf(format, args...)})
+		reject(schema.Reject{SongID: e.SongID, Stage: schema.StageReduce, Reason: fmt.Sprintf(format, args...)})
 	}
 	switch {
 	case e.Reducer != "":

@@ -33,9 +33,9 @@ func TestReduceBeam(t *testing.T) {
 	bad[1].SongID, bad[1].Embedding = "wrong-dim", bad[1].Embedding[:7]
 	bad[2].SongID, bad[2].Reducer = "reduced", "pca3-x"
 	wantRejects := []schema.Reject{
-		{SongID: "wrong-model", Stage: ReduceStage, Reason: `embedding of model "other", reducer ` + r.ID() + ` was fitted on model "move-test"`},
-		{SongID: "wrong-dim", Stage: ReduceStage, Reason: "embedding has 7 values, reducer " + r.ID() + " takes 8"},
-		{SongID: "reduced", Stage: ReduceStage, Reason: "embedding already reduced by pca3-x; reducer " + r.ID() + " applies to raw move-test embeddings"},
+		{SongID: "wrong-model", Stage: schema.StageReduce, Reason: `embedding of model "other", reducer ` + r.ID() + ` was fitted on model "move-test"`},
+		{SongID: "wrong-dim", Stage: schema.StageReduce, Reason: "embedding has 7 values, reducer " + r.ID() + " takes 8"},
+		{SongID: "reduced", Stage: schema.StageReduce, Reason: "embedding already reduced by pca3-x; reducer " + r.ID() + " applies to raw move-test embeddings"},
 	}
 
 	p, s := beam.NewPipelineWithRoot()

@@ -2,10 +2,7 @@ package transforms
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"io"
 	mathrand "math/rand/v2"
 	"reflect"
 	"slices"
@@ -13,10 +10,10 @@ import (
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/vindex/vindex/schema"
+	"github.com/vindex/vindex/storage"
 )
 
 func init() {
@@ -126,7 +123,7 @@ func writeParquet(s beam.Scope, dir string, rows beam.PCollection, opt WriteOpti
 		opt.Schema = schema.SchemaVersionOf(t)
 	}
 	dir = strings.TrimSuffix(dir, "/")
-	runID := randomHex(6)
+	runID := storage.RandomHex(6)
 	keyed := beam.ParDo(s, &shardKeyFn{Shards: opt.Shards}, rows)
 	grouped := beam.GroupByKey(s, keyed)
 	files := beam.ParDo(s, &writeShardFn{
@@ -136,14 +133,6 @@ func writeParquet(s beam.Scope, dir string, rows beam.PCollection, opt WriteOpti
 	beam.ParDo0(s, &finalizeFn{Dir: dir, RunID: runID, Schema: opt.Schema, Command: opt.Command},
 		beam.Impulse(s), beam.SideInput{Input: files})
 }
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	cryptoRead(b)
-	return hex.EncodeToString(b)
-}
-
-var cryptoRead = func(b []byte) { _, _ = rand.Read(b) }
 
 // shardFile is what a shard writer reports to the finalizer.
 type shardFile struct {
@@ -178,64 +167,34 @@ func partName(runID string, i, n int) string {
 	return fmt.Sprintf("%s%s-%05d-of-%05d.parquet", schema.PartPrefix, runID, i, n)
 }
 
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}
-
 func (f *writeShardFn) ProcessElement(ctx context.Context, shard int, rows func(*beam.T) bool) (shardFile, error) {
 	name := partName(f.RunID, shard, f.Shards)
-	final := schema.JoinPath(f.Dir, name)
-	tmp := schema.JoinPath(f.Dir, schema.TempPrefix+name+"-"+randomHex(6))
-	fsys, err := filesystem.New(ctx, final)
+	final := storage.Join(f.Dir, name)
+	out, err := storage.Create(ctx, final)
 	if err != nil {
 		return shardFile{}, fmt.Errorf("transforms: %w", err)
 	}
-	defer fsys.Close()
-	out, err := fsys.OpenWrite(ctx, tmp)
+	w, err := schema.NewRowWriter(out, f.Type.T, f.Schema, schema.WriterOptions{RowGroupRows: f.RowGroupRows})
 	if err != nil {
-		return shardFile{}, fmt.Errorf("transforms: creating %s: %w", tmp, err)
-	}
-	cw := &countingWriter{w: out}
-	w, err := schema.NewRowWriter(cw, f.Type.T, f.Schema, schema.WriterOptions{RowGroupRows: f.RowGroupRows})
-	if err != nil {
-		out.Close()
+		out.Abort()
 		return shardFile{}, fmt.Errorf("transforms: %w", err)
 	}
 	var row beam.T
 	for rows(&row) {
 		if err := w.Write(row); err != nil {
-			out.Close()
-			removeQuietly(ctx, fsys, tmp)
+			out.Abort()
 			return shardFile{}, fmt.Errorf("transforms: %s: %w", final, err)
 		}
 	}
 	if err := w.Close(); err != nil {
-		out.Close()
-		removeQuietly(ctx, fsys, tmp)
+		out.Abort()
 		return shardFile{}, fmt.Errorf("transforms: %s: %w", final, err)
 	}
-	if err := out.Close(); err != nil {
-		removeQuietly(ctx, fsys, tmp)
-		return shardFile{}, fmt.Errorf("transforms: closing %s: %w", tmp, err)
+	size := out.Size()
+	if err := out.Commit(); err != nil {
+		return shardFile{}, fmt.Errorf("transforms: %w", err)
 	}
-	if err := renameFile(ctx, fsys, tmp, final); err != nil {
-		removeQuietly(ctx, fsys, tmp)
-		return shardFile{}, fmt.Errorf("transforms: renaming %s: %w", tmp, err)
-	}
-	return shardFile{Name: name, Rows: w.Rows(), Bytes: cw.n}, nil
-}
-
-func removeQuietly(ctx context.Context, fsys filesystem.Interface, name string) {
-	if r, ok := fsys.(filesystem.Remover); ok {
-		_ = r.Remove(ctx, name)
-	}
+	return shardFile{Name: name, Rows: w.Rows(), Bytes: size}, nil
 }
 
 // finalizeFn writes the manifest once every shard is written (the shards
@@ -263,26 +222,21 @@ func (f *finalizeFn) ProcessElement(ctx context.Context, _ []byte, shards func(*
 	if err != nil {
 		return fmt.Errorf("transforms: %s: %w", f.Dir, err)
 	}
-	manifest := schema.JoinPath(f.Dir, schema.ManifestName)
-	if err := writeFileAtomic(ctx, manifest, data, f.RunID); err != nil {
+	manifest := storage.Join(f.Dir, schema.ManifestName)
+	if err := storage.WriteFile(ctx, manifest, data); err != nil {
 		return fmt.Errorf("transforms: writing %s: %w", manifest, err)
 	}
 	// Remove temporary files and part files the manifest does not list.
-	fsys, err := filesystem.New(ctx, manifest)
-	if err != nil {
-		return nil
-	}
-	defer fsys.Close()
-	existing, err := fsys.List(ctx, schema.JoinPath(f.Dir, "*"))
+	existing, err := storage.List(ctx, storage.Join(f.Dir, "*"))
 	if err != nil {
 		return nil
 	}
 	for _, p := range existing {
-		_, base := splitPath(p)
+		base := storage.Base(p)
 		_, listed := byName[base]
 		stale := strings.HasPrefix(base, schema.PartPrefix) && strings.HasSuffix(base, ".parquet") && !listed
 		if stale || strings.HasPrefix(base, schema.TempPrefix) {
-			removeQuietly(ctx, fsys, p)
+			_ = storage.Remove(ctx, p)
 		}
 	}
 	return nil

@@ -6,7 +6,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/vindex/vindex/schema/importer"
+	"github.com/vindex/vindex/importer"
 )
 
 func init() {

@@ -210,7 +210,7 @@ func loadSearchIndex(dir string, info *index.Info, dist metrics.Distance) (*sear
 		if err != nil {
 			return nil, fmt.Errorf("query: %w", err)
 		}
-		if m, err = search.FromEmbeddings(embs); err != nil {
+		if m, err = transforms.SearchMatrix(embs); err != nil {
 			return nil, fmt.Errorf("query: %s: %w", filepath.Join(dir, set), err)
 		}
 	}

@@ -11,12 +11,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vindex/vindex/model"
 	"github.com/vindex/vindex/model/safetensors"
 	"github.com/vindex/vindex/model/search"
-	"github.com/vindex/vindex/pipelines/demo"
 	"github.com/vindex/vindex/pipelines/index"
 	"github.com/vindex/vindex/pipelines/reindex"
 	"github.com/vindex/vindex/schema"
+	"github.com/vindex/vindex/transforms"
 )
 
 // writeTinyIndex writes an index folder by hand: embeddings (with manifest)
@@ -103,11 +104,15 @@ func TestQuerySong(t *testing.T) {
 	check(queryJSON(t, "--index", root, "--song", "a"))
 
 	// With a search file the answer is the same.
-	m, err := search.FromEmbeddings(embs)
+	m, err := transforms.SearchMatrix(embs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := search.WriteFile(filepath.Join(dir, search.FileName), m); err != nil {
+	b, err := search.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, search.FileName), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	check(queryJSON(t, "--index", root, "--song", "a", "--k", "10"))
@@ -153,7 +158,7 @@ func TestQueryFeatures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := safetensors.Write(f, demo.SeededCheckpoint(16, 1), nil); err != nil {
+	if err := safetensors.Write(f, model.SeededCheckpoint(16, 1), nil); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()

@@ -37,19 +37,16 @@ func runReduce(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	opts := rf.options(stderr, 0)
+	opts := rf.options(stderr, expectedRows(cfg.In))
 	if err := opts.Validate(); err != nil {
 		return fmt.Errorf("reduce: %w", err)
 	}
 	p, s := beam.NewPipelineWithRoot()
 	reduce.Build(s, cfg)
-	res, err := runners.Run(ctx, p, opts)
+	_, err := runners.Run(ctx, p, opts)
 	if err != nil {
 		return fmt.Errorf("reduce: %w", err)
 	}
 	fmt.Fprintf(stdout, "embeddings: %s\nrejects:    %s\n", reduce.EmbeddingsDir(cfg.Out), reduce.RejectsDir(cfg.Out))
-	if res != nil {
-		fmt.Fprint(stdout, res.Summary())
-	}
 	return nil
 }

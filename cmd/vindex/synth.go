@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/vindex/vindex/schema/synth"
+	"github.com/vindex/vindex/importer/synth"
 )
 
 func init() {

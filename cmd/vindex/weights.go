@@ -39,8 +39,8 @@ type weightsFlags struct {
 }
 
 func (wf *weightsFlags) add(fs *flag.FlagSet) {
-	fs.IntVar(&wf.sumMethod, "sum_method", -1, "MOVEModel sum_method 0..4 (-1: infer from the shapes)")
-	fs.IntVar(&wf.finalActivation, "final_activation", -1, "MOVEModel final_activation 0..3 (-1: infer from the shapes)")
+	fs.IntVar(&wf.sumMethod, "sum-method", -1, "MOVEModel sum_method 0..4 (-1: infer from the shapes)")
+	fs.IntVar(&wf.finalActivation, "final-activation", -1, "MOVEModel final_activation 0..3 (-1: infer from the shapes)")
 }
 
 func (wf *weightsFlags) config() (model.Config, error) {
@@ -131,7 +131,7 @@ func readCheckpointInfo(path string, cfg model.Config) (*checkpointInfo, error) 
 }
 
 func runWeightsInspect(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("weights inspect", "[--tensors] [--sum_method N] [--final_activation N] FILE", weightsHelp, stderr)
+	fs := newFlagSet("weights inspect", "[--tensors] [--sum-method N] [--final-activation N] FILE", weightsHelp, stderr)
 	var wf weightsFlags
 	wf.add(fs)
 	tensors := fs.Bool("tensors", false, "also list every tensor: key, dtype as stored, shape")
@@ -195,7 +195,7 @@ func printInfo(w io.Writer, info *checkpointInfo, tensors bool) {
 }
 
 func runWeightsConvert(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("weights convert", "[--sum_method N] [--final_activation N] IN OUT.safetensors", weightsHelp, stderr)
+	fs := newFlagSet("weights convert", "[--sum-method N] [--final-activation N] IN OUT.safetensors", weightsHelp, stderr)
 	var wf weightsFlags
 	wf.add(fs)
 	pos, err := parsePositional(fs, args, 2)

@@ -5,10 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strconv"
 	"strings"
-
-	"github.com/vindex/vindex/schema"
 )
 
 // Sentinel errors; the returned errors wrap them and name the song at fault.
@@ -138,8 +135,9 @@ func (c *Catalog) NumVersions(q int) int {
 	return int(c.WorkStart[w+1]-c.WorkStart[w]) - 1
 }
 
-// Row is one song as NewCatalog takes it: a schema.Embedding reduced to what
-// the metrics need, plus the file it came from (for messages).
+// Row is one song as NewCatalog takes it: an embedding row reduced to what
+// the metrics need, its values of the group-by columns (in Config.GroupBy's
+// order), and the file it came from (for messages).
 type Row struct {
 	SongID      string
 	WorkID      string
@@ -150,46 +148,18 @@ type Row struct {
 	File        string
 }
 
-// RowOf projects an embedding row, extracting the group-by columns.
-func RowOf(e *schema.Embedding, groupBy []string, file string) Row {
-	r := Row{SongID: e.SongID, WorkID: e.WorkID, Embedding: e.Embedding, Model: e.Model, Reducer: e.Reducer, File: file}
-	if len(groupBy) > 0 {
-		r.GroupValues = make([]string, len(groupBy))
-		for i, g := range groupBy {
-			r.GroupValues[i] = GroupValue(e, g)
-		}
-	}
-	return r
+// Reject is a row that cannot be scored, and why. Its fields (and their
+// JSON names in report.json) are those of the reject rows vindex writes.
+type Reject struct {
+	SongID string
+	File   string
+	Stage  string
+	Reason string
 }
 
-// GroupValue is the value of column col of e as a group key; "" when unset.
-func GroupValue(e *schema.Embedding, col string) string {
-	switch col {
-	case "year":
-		if e.Year == 0 {
-			return ""
-		}
-		return strconv.Itoa(int(e.Year))
-	case "instrumental":
-		return e.Instrumental
-	case "artist":
-		return e.Artist
-	case "title":
-		return e.Title
-	case "duration_s":
-		if e.DurationS == 0 {
-			return ""
-		}
-		// 60-second buckets: a duration is continuous.
-		b := int(e.DurationS) / 60 * 60
-		return fmt.Sprintf("%d-%ds", b, b+60)
-	case "model":
-		return e.Model
-	case "reducer":
-		return e.Reducer
-	}
-	return e.Extra[col]
-}
+// RejectStage is the stage of every Reject of this package (schema.StageEvaluate
+// for the rows transforms writes; a transforms test checks they agree).
+const RejectStage = "evaluate"
 
 // CheckRow returns why a row cannot be scored under distance d, or "" if it can.
 func CheckRow(r *Row, d Distance) string {
@@ -240,12 +210,12 @@ func where(r *Row) string {
 // "evaluate"); duplicate song_ids, mixed dimensions, mixed model/reducer ids
 // and a catalog where no row has a work_id are errors naming the songs. rows
 // is sorted in place.
-func NewCatalog(rows []Row, d Distance, groupBy []string) (*Catalog, []schema.Reject, error) {
+func NewCatalog(rows []Row, d Distance, groupBy []string) (*Catalog, []Reject, error) {
 	if _, err := ParseDistance(string(d)); err != nil {
 		return nil, nil, err
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].SongID < rows[j].SongID })
-	var rejects []schema.Reject
+	var rejects []Reject
 	good := rows[:0:0]
 	for i := range rows {
 		r := &rows[i]
@@ -256,7 +226,7 @@ func NewCatalog(rows []Row, d Distance, groupBy []string) (*Catalog, []schema.Re
 			panic(fmt.Sprintf("metrics: row %q has %d group values for %d group-by columns", r.SongID, len(r.GroupValues), len(groupBy)))
 		}
 		if why := CheckRow(r, d); why != "" {
-			rejects = append(rejects, schema.Reject{SongID: r.SongID, File: r.File, Stage: "evaluate", Reason: why})
+			rejects = append(rejects, Reject{SongID: r.SongID, File: r.File, Stage: RejectStage, Reason: why})
 			continue
 		}
 		good = append(good, *r)

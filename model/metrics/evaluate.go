@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
-
-	"github.com/vindex/vindex/schema"
 )
 
 // QueryResult is one query's outcome: the per-query drill-down row (written
@@ -57,23 +55,20 @@ func (c *Catalog) Result(q int, counts []int64) QueryResult {
 	return r
 }
 
-// Evaluate computes the metrics of embs (one model/reducer, one dimension)
-// in plain Go, blockwise, for small and medium catalogs. Rows that cannot be
-// scored are listed in Report.Rejects; see NewCatalog for the errors.
-func Evaluate(embs []schema.Embedding, cfg Config) (*Report, error) {
+// Evaluate computes the metrics of rows (one model/reducer, one dimension;
+// each row's GroupValues follow cfg.GroupBy) in plain Go, blockwise, for
+// small and medium catalogs. Rows that cannot be scored are listed in
+// Report.Rejects; see NewCatalog for the errors. rows is sorted in place.
+func Evaluate(rows []Row, cfg Config) (*Report, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if len(embs) == 0 {
+	if len(rows) == 0 {
 		return nil, ErrEmpty
-	}
-	rows := make([]Row, len(embs))
-	for i := range embs {
-		rows[i] = RowOf(&embs[i], cfg.GroupBy, embs[i].File)
 	}
 	d := cfg.Distance
 	if d == "" {
-		d = DefaultDistance(embs[0].Model)
+		d = DefaultDistance(rows[0].Model)
 	}
 	cat, rejects, err := NewCatalog(rows, d, cfg.GroupBy)
 	if err != nil {
@@ -102,7 +97,7 @@ type Info struct {
 	Reducer  string
 	Dim      int
 	GroupBy  []string
-	Rejects  []schema.Reject
+	Rejects  []Reject
 }
 
 // Report holds an evaluation's figures. Queries are the per-query results
@@ -126,8 +121,8 @@ type Report struct {
 	// Definitions says what every figure is, quirks labelled.
 	Definitions map[string]string `json:"definitions"`
 
-	Rejects []schema.Reject `json:"rejects,omitempty"`
-	Queries []QueryResult   `json:"-"`
+	Rejects []Reject      `json:"rejects,omitempty"`
+	Queries []QueryResult `json:"-"`
 }
 
 // Figures are the metrics of one set of queries.

@@ -4,8 +4,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
-
-	"github.com/vindex/vindex/schema"
 )
 
 // TestDotTilePositionIndependent: a score does not depend on where its pair
@@ -44,9 +42,9 @@ func TestDotTilePositionIndependent(t *testing.T) {
 
 // synthetic returns n clustered embeddings of dimension d: cliques of 2–16
 // versions and 1/8 of noise songs, Da-TACOS-shaped.
-func synthetic(n, d int, seed uint64) []schema.Embedding {
+func synthetic(n, d int, seed uint64) []Row {
 	rng := rand.New(rand.NewPCG(seed, 7))
-	embs := make([]schema.Embedding, 0, n)
+	embs := make([]Row, 0, n)
 	centre := make([]float64, d)
 	w := 0
 	for len(embs) < n {
@@ -64,7 +62,7 @@ func synthetic(n, d int, seed uint64) []schema.Embedding {
 			if !noise {
 				id = "w" + itoa(w)
 			}
-			embs = append(embs, schema.Embedding{SongID: "s" + pad(len(embs)), WorkID: id, Embedding: e, Model: "move-sum4-fa3-d256-bench"})
+			embs = append(embs, Row{SongID: "s" + pad(len(embs)), WorkID: id, Embedding: e, Model: "move-sum4-fa3-d256-bench"})
 			if noise {
 				break
 			}

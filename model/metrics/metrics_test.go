@@ -1,16 +1,14 @@
 package metrics
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"math"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/parquet-go/parquet-go"
-
-	"github.com/vindex/vindex/schema"
 )
 
 type clusteredInput struct {
@@ -46,15 +44,24 @@ func readJSON(t testing.TB, path string, v any) {
 
 // clustered returns the embeddings of testdata/clustered.json, written by
 // testdata/gen/gen.py.
-func clustered(t testing.TB) []schema.Embedding {
+func clustered(t testing.TB) []Row {
 	var in clusteredInput
 	readJSON(t, "testdata/clustered.json", &in)
-	embs := make([]schema.Embedding, len(in.SongIDs))
-	for i := range embs {
-		embs[i] = schema.Embedding{SongID: in.SongIDs[i], WorkID: in.WorkIDs[i], Embedding: in.Embeddings[i],
-			Model: "move-sum4-fa3-d24-test", ContentHash: "h", Year: int32(1990 + i%3)}
+	rows := make([]Row, len(in.SongIDs))
+	for i := range rows {
+		rows[i] = Row{SongID: in.SongIDs[i], WorkID: in.WorkIDs[i], Embedding: in.Embeddings[i],
+			Model: "move-sum4-fa3-d24-test"}
 	}
-	return embs
+	return rows
+}
+
+// clusteredByYear is clustered with a "year" group-by value (1990–1992).
+func clusteredByYear(t testing.TB) []Row {
+	rows := clustered(t)
+	for i := range rows {
+		rows[i].GroupValues = []string{strconv.Itoa(1990 + i%3)}
+	}
+	return rows
 }
 
 // TestParity checks Evaluate against the dense torch re-implementation of
@@ -101,7 +108,7 @@ func TestParity(t *testing.T) {
 func TestTies(t *testing.T) {
 	v := []float32{1, 0}
 	w := []float32{0, 1}
-	embs := []schema.Embedding{
+	embs := []Row{
 		{SongID: "a", WorkID: "A", Embedding: v},
 		{SongID: "b", Embedding: v},              // noise, tied with c for query a, before c
 		{SongID: "c", WorkID: "A", Embedding: v}, // version of a
@@ -124,8 +131,8 @@ func TestTies(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
-	base := func() []schema.Embedding {
-		return []schema.Embedding{
+	base := func() []Row {
+		return []Row{
 			{SongID: "a", WorkID: "A", Embedding: []float32{1, 2}},
 			{SongID: "b", WorkID: "A", Embedding: []float32{2, 1}},
 			{SongID: "c", Embedding: []float32{1, 1}},
@@ -173,7 +180,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestGroups(t *testing.T) {
-	rep, err := Evaluate(clustered(t), Config{Distance: Cosine, GroupBy: []string{"year"}})
+	rep, err := Evaluate(clusteredByYear(t), Config{Distance: Cosine, GroupBy: []string{"year"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,28 +236,27 @@ func TestDefaultDistance(t *testing.T) {
 	}
 }
 
-func TestReportFiles(t *testing.T) {
-	rep, err := Evaluate(clustered(t), Config{GroupBy: []string{"year"}})
+func TestReportRender(t *testing.T) {
+	rep, err := Evaluate(clusteredByYear(t), Config{GroupBy: []string{"year"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	if err := rep.WriteFiles(dir); err != nil {
+	var js, md bytes.Buffer
+	if err := rep.WriteJSON(&js); err != nil {
 		t.Fatal(err)
 	}
-	back, err := ReadReport(dir + "/report.json")
+	back, err := ParseReport(js.Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if back.Overall != rep.Overall || len(back.Groups["year"]) != 3 || back.Definitions["ref_mr"] == "" {
 		t.Errorf("report.json round trip: %+v", back.Overall)
 	}
-	md, err := os.ReadFile(dir + "/report.md")
-	if err != nil {
+	if err := rep.WriteMarkdown(&md); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"| MAP | MR1 |", "## By clique_size", "## By year", "move-sum4-fa3"} {
-		if !strings.Contains(string(md), want) {
+		if !strings.Contains(md.String(), want) {
 			t.Errorf("report.md lacks %q", want)
 		}
 	}
@@ -272,29 +278,10 @@ func TestComparisonTable(t *testing.T) {
 	}
 }
 
-func TestWriteQueries(t *testing.T) {
-	rep, err := Evaluate(clustered(t), Config{GroupBy: []string{"year"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := t.TempDir() + "/" + QueriesFile
-	if err := WriteQueries(path, rep.Queries, []string{"year"}); err != nil {
-		t.Fatal(err)
-	}
-	back, err := parquet.ReadFile[QueryResult](path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(back) != len(rep.Queries) || back[5].SongID != rep.Queries[5].SongID || back[5].AP != rep.Queries[5].AP ||
-		back[5].Groups[0] != rep.Queries[5].Groups[0] {
-		t.Errorf("queries.parquet round trip: %+v vs %+v", back[5], rep.Queries[5])
-	}
-}
-
 // FuzzParseReport: report.json is read back by vindex evaluate; bad bytes
 // are errors, never panics, and a parsed report renders.
 func FuzzParseReport(f *testing.F) {
-	rep, err := Evaluate(clustered(f), Config{GroupBy: []string{"year"}})
+	rep, err := Evaluate(clusteredByYear(f), Config{GroupBy: []string{"year"}})
 	if err != nil {
 		f.Fatal(err)
 	}

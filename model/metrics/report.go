@@ -4,14 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"reflect"
 	"sort"
 	"strconv"
 	"strings"
-
-	"github.com/vindex/vindex/schema"
 )
 
 // WriteJSON writes the report as indented JSON.
@@ -22,19 +17,6 @@ func (r *Report) WriteJSON(w io.Writer) error {
 		return fmt.Errorf("metrics: writing report.json: %w", err)
 	}
 	return nil
-}
-
-// ReadReport reads a report.json.
-func ReadReport(path string) (*Report, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("metrics: %w", err)
-	}
-	r, err := ParseReport(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return r, nil
 }
 
 // ParseReport decodes a report.json.
@@ -149,39 +131,6 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	return nil
 }
 
-// WriteFiles writes report.json and report.md into dir.
-func (r *Report) WriteFiles(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("metrics: %w", err)
-	}
-	for name, write := range map[string]func(io.Writer) error{"report.json": r.WriteJSON, "report.md": r.WriteMarkdown} {
-		if err := writeAtomic(filepath.Join(dir, name), write); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// writeAtomic writes a file under a temporary name and renames it.
-func writeAtomic(path string, write func(io.Writer) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return fmt.Errorf("metrics: %w", err)
-	}
-	defer os.Remove(f.Name())
-	if err := write(f); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("metrics: writing %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("metrics: %w", err)
-	}
-	return nil
-}
-
 // ComparisonTable renders reports as the paper's comparison table: one row
 // per method (model family + reducer), one column per dimension, each cell
 // "MAP / MR1". Rows and columns are sorted (dimensions descending).
@@ -226,31 +175,4 @@ func ComparisonTable(reports []*Report) string {
 		b.WriteString("\n")
 	}
 	return b.String()
-}
-
-// QuerySchemaVersion is the schema version of the per-query Parquet rows.
-const QuerySchemaVersion = "vindex.query/v1"
-
-// QueriesFile is the per-query drill-down file written next to the report.
-const QueriesFile = "queries.parquet"
-
-// WriteQueries writes the per-query results (QueryResult rows: song_id,
-// work_id, versions, first_rank, ap, top10, groups) as a Parquet file at the
-// local path, atomically.
-func WriteQueries(path string, results []QueryResult, groupBy []string) error {
-	meta := map[string]string{"vindex.group_by": strings.Join(groupBy, ",")}
-	w, err := schema.CreateFile(path, reflect.TypeFor[QueryResult](), QuerySchemaVersion, schema.WriterOptions{Metadata: meta})
-	if err != nil {
-		return fmt.Errorf("metrics: %w", err)
-	}
-	for i := range results {
-		if err := w.Write(&results[i]); err != nil {
-			w.Abort()
-			return fmt.Errorf("metrics: %s: %w", path, err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("metrics: %s: %w", path, err)
-	}
-	return nil
 }

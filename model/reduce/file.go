@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 )
 
 // FormatVersion is the version string in every reducer file's header.
@@ -131,35 +130,6 @@ func ReadFile(path string) (*Reducer, error) {
 		return nil, fmt.Errorf("%w (file %s)", err, path)
 	}
 	return r, nil
-}
-
-// WriteFile writes r to path atomically: to a temporary file in the same
-// directory, synced, then renamed.
-func WriteFile(path string, r *Reducer) error {
-	b, err := r.MarshalBinary()
-	if err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("reduce: writing %s: %w", path, err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("reduce: writing %s: %w", path, err)
-	}
-	return nil
 }
 
 // idOf returns the id of a reducer with the given info and file bytes.

@@ -38,7 +38,11 @@ func TestFileRoundTrip(t *testing.T) {
 	}
 	for _, r := range []*Reducer{smallPCA(t), ica, grp} {
 		path := filepath.Join(t.TempDir(), "r.vxr")
-		if err := WriteFile(path, r); err != nil {
+		b, err := r.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		got, err := ReadFile(path)
@@ -61,7 +65,11 @@ func TestSmallFixture(t *testing.T) {
 	path := filepath.Join("testdata", "small.vxr")
 	r := smallPCA(t)
 	if *update {
-		if err := WriteFile(path, r); err != nil {
+		b, err := r.MarshalBinary()
+		if err == nil {
+			err = os.WriteFile(path, b, 0o644)
+		}
+		if err != nil {
 			t.Fatal(err)
 		}
 	}

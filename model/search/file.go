@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"unsafe"
 )
 
@@ -157,33 +156,6 @@ var littleEndian = func() bool {
 	x := uint16(1)
 	return *(*byte)(unsafe.Pointer(&x)) == 1
 }()
-
-// WriteFile writes m as a search file at path, atomically (a temporary file
-// renamed into place).
-func WriteFile(path string, m *Matrix) error {
-	b, err := Marshal(m)
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".search-*.tmp")
-	if err != nil {
-		return fmt.Errorf("search: %w", err)
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("search: writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("search: writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("search: %w", err)
-	}
-	return nil
-}
 
 // ReadFile reads the search file at path. The vectors are read straight
 // into their slice (no intermediate copy of the file).

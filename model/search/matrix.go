@@ -1,32 +1,20 @@
 package search
 
-import (
-	"fmt"
+// NewMatrix returns an empty Matrix of dimension dim with room for n rows.
+func NewMatrix(dim, n int) *Matrix {
+	return &Matrix{Dim: dim, IDs: make([]string, 0, n), WorkIDs: make([]string, 0, n),
+		Titles: make([]string, 0, n), Artists: make([]string, 0, n), Vecs: make([]float32, 0, n*dim)}
+}
 
-	"github.com/vindex/vindex/schema"
-)
-
-// FromEmbeddings gathers embedding rows (one model, one dimension) into a
-// Matrix, keeping ids, work ids, titles and artists.
-func FromEmbeddings(embs []schema.Embedding) (*Matrix, error) {
-	m := &Matrix{}
-	if len(embs) == 0 {
-		return nil, fmt.Errorf("search: no embeddings")
+// Append adds one song; a vector of the wrong length is ErrShape.
+func (m *Matrix) Append(id, workID, title, artist string, vec []float32) error {
+	if len(vec) != m.Dim {
+		return ErrShape
 	}
-	m.Dim = len(embs[0].Embedding)
-	n := len(embs)
-	m.IDs = make([]string, n)
-	m.WorkIDs = make([]string, n)
-	m.Titles = make([]string, n)
-	m.Artists = make([]string, n)
-	m.Vecs = make([]float32, 0, n*m.Dim)
-	for i := range embs {
-		e := &embs[i]
-		if len(e.Embedding) != m.Dim {
-			return nil, fmt.Errorf("%w: song %q has %d values, song %q has %d", ErrShape, e.SongID, len(e.Embedding), embs[0].SongID, m.Dim)
-		}
-		m.IDs[i], m.WorkIDs[i], m.Titles[i], m.Artists[i] = e.SongID, e.WorkID, e.Title, e.Artist
-		m.Vecs = append(m.Vecs, e.Embedding...)
-	}
-	return m, m.check()
+	m.IDs = append(m.IDs, id)
+	m.WorkIDs = append(m.WorkIDs, workID)
+	m.Titles = append(m.Titles, title)
+	m.Artists = append(m.Artists, artist)
+	m.Vecs = append(m.Vecs, vec...)
+	return nil
 }

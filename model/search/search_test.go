@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/vindex/vindex/model/metrics"
-	"github.com/vindex/vindex/schema"
 )
 
 var distances = []metrics.Distance{metrics.Cosine, metrics.SqEuclidean, metrics.Pearson}
@@ -93,12 +92,12 @@ func TestMatchesMetrics(t *testing.T) {
 		for _, dist := range distances {
 			for _, d := range []int{16, 5} { // 16: the AVX2 kernel where present; 5: the portable one
 				m := randomMatrix(rng, 150, d, coarse)
-				var embs []schema.Embedding
+				var rows []metrics.Row
 				for i := range m.Len() {
-					embs = append(embs, schema.Embedding{SongID: m.IDs[i], WorkID: m.WorkIDs[i], Model: "m",
+					rows = append(rows, metrics.Row{SongID: m.IDs[i], WorkID: m.WorkIDs[i], Model: "m",
 						Embedding: m.Vecs[i*d : (i+1)*d]})
 				}
-				rep, err := metrics.Evaluate(embs, metrics.Config{Distance: dist})
+				rep, err := metrics.Evaluate(rows, metrics.Config{Distance: dist})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -196,7 +195,7 @@ func TestFileRoundTrip(t *testing.T) {
 	m.Titles = make([]string, 20)
 	m.Titles[3] = "Ständchen"
 	path := filepath.Join(t.TempDir(), FileName)
-	if err := WriteFile(path, m); err != nil {
+	if err := writeFile(path, m); err != nil {
 		t.Fatal(err)
 	}
 	got, err := ReadFile(path)
@@ -260,7 +259,7 @@ func BenchmarkLoad(b *testing.B) {
 	const n, d = 100_000, 256
 	m := randomMatrix(rand.New(rand.NewPCG(9, 10)), n, d, false)
 	path := filepath.Join(b.TempDir(), FileName)
-	if err := WriteFile(path, m); err != nil {
+	if err := writeFile(path, m); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
@@ -306,47 +305,13 @@ func TestNewInPlaceMatchesNew(t *testing.T) {
 	}
 }
 
-// BenchmarkLoadParquet is the fallback path of vindex query: 100,000 × 256
-// embeddings read from Parquet (schema.ReadEmbeddingsFiles), gathered and
-// prepared, then one query.
-func BenchmarkLoadParquet(b *testing.B) {
-	const n, d = 100_000, 256
-	m := randomMatrix(rand.New(rand.NewPCG(9, 10)), n, d, false)
-	embs := make([]schema.Embedding, n)
-	for i := range embs {
-		embs[i] = schema.Embedding{SongID: m.IDs[i], WorkID: m.WorkIDs[i], Model: "m", ContentHash: "h",
-			Embedding: m.Vecs[i*d : (i+1)*d]}
-	}
-	path := filepath.Join(b.TempDir(), "embeddings.parquet")
-	if err := schema.WriteEmbeddingsFile(path, embs, schema.WriterOptions{}); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		embs, err := schema.ReadEmbeddingsFiles(path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		m, err := FromEmbeddings(embs)
-		if err != nil {
-			b.Fatal(err)
-		}
-		ix, err := NewInPlace(m, metrics.Cosine)
-		if err != nil {
-			b.Fatal(err)
-		}
-		ix.Search([]Query{ix.QueryOf(0)}, 10, Options{})
-	}
-	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "songs/s")
-}
-
 // BenchmarkQueryEndToEnd is vindex query's work with a search file: read
 // 100,000 × 256, prepare, answer one query.
 func BenchmarkQueryEndToEnd(b *testing.B) {
 	const n, d = 100_000, 256
 	m := randomMatrix(rand.New(rand.NewPCG(9, 10)), n, d, false)
 	path := filepath.Join(b.TempDir(), FileName)
-	if err := WriteFile(path, m); err != nil {
+	if err := writeFile(path, m); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
@@ -362,4 +327,13 @@ func BenchmarkQueryEndToEnd(b *testing.B) {
 		ix.Search([]Query{ix.QueryOf(0)}, 10, Options{})
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "queries/s")
+}
+
+// writeFile writes m as a search file (publishing it is the caller's; tests write plainly).
+func writeFile(path string, m *Matrix) error {
+	b, err := Marshal(m)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
 }

@@ -8,14 +8,16 @@
 package demo
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
-	"github.com/vindex/vindex/model/reduce"
-	"github.com/vindex/vindex/model/safetensors"
+	"github.com/vindex/vindex/importer/synth"
+	"github.com/vindex/vindex/model"
 	"github.com/vindex/vindex/pipelines/index"
-	"github.com/vindex/vindex/schema/synth"
+	"github.com/vindex/vindex/storage"
 	"github.com/vindex/vindex/transforms"
 )
 
@@ -79,7 +81,7 @@ func Prepare(cfg Config) (*Prepared, error) {
 		Weights:  weights,
 		In:       filepath.Join(features, "*.parquet"),
 		Out:      out,
-		Fit:      transforms.FitConfig{Method: reduce.PCA, K: cfg.PCA},
+		Fit:      transforms.FitConfig{Method: "pca", K: cfg.PCA},
 		Evaluate: true,
 		GroupBy:  []string{"instrumental"},
 		Shards:   2,
@@ -89,15 +91,9 @@ func Prepare(cfg Config) (*Prepared, error) {
 }
 
 func writeSeeded(path string, d int, seed uint64) error {
-	f, err := os.Create(path)
+	err := storage.WriteTo(context.Background(), path, func(w io.Writer) error { return model.WriteSeededCheckpoint(w, d, seed) })
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	meta := map[string]string{"vindex.note": "UNTRAINED: seeded initialisation of MOVEModel(emb_size, 4, 3), for demonstration only",
-		"vindex.seed": fmt.Sprint(seed)}
-	if err := safetensors.Write(f, SeededCheckpoint(d, seed), meta); err != nil {
-		f.Close()
-		return fmt.Errorf("demo: %w", err)
-	}
-	return f.Close()
+	return nil
 }

@@ -48,16 +48,6 @@ func runIndex(t *testing.T, cfg index.Config, opt runners.Options) *index.Info {
 	return info
 }
 
-func TestSeededCheckpointIsDeterministic(t *testing.T) {
-	a, b, c := SeededCheckpoint(32, 5), SeededCheckpoint(32, 5), SeededCheckpoint(32, 6)
-	if a.Hash() != b.Hash() {
-		t.Fatal("same seed, different weights")
-	}
-	if a.Hash() == c.Hash() {
-		t.Fatal("different seeds, same weights")
-	}
-}
-
 // TestDemoPrismAndFlink runs the demo's index pipeline on prism and on a
 // real Flink (an embedded mini cluster behind the Beam Flink job server,
 // LOOPBACK), and checks that both produce the same index.

@@ -11,12 +11,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
 	"github.com/vindex/vindex/model"
 	"github.com/vindex/vindex/schema"
+	"github.com/vindex/vindex/storage"
 	"github.com/vindex/vindex/transforms"
 )
 
@@ -28,6 +28,12 @@ type Config struct {
 	Out     string       // output folder: Out/embeddings and Out/rejects
 	Shards  int          // output shards; 0 picks a default
 	Command string       // the command line, recorded in the manifests
+
+	// Previous, if set, is the glob of a previous index's embeddings and
+	// Skip a file of "song_id<TAB>content_hash" lines of songs whose
+	// embeddings are carried over from it instead of embedded again (see
+	// transforms.EmbedIncremental). Set by the nightly reindex.
+	Previous, Skip string
 }
 
 // Validate checks the configuration before anything runs: the input glob
@@ -59,17 +65,37 @@ func (c *Config) Validate(ctx context.Context) error {
 }
 
 // EmbeddingsDir and RejectsDir are the output folders of a run into out.
-func EmbeddingsDir(out string) string { return filepath.Join(out, "embeddings") }
-func RejectsDir(out string) string    { return filepath.Join(out, "rejects") }
+func EmbeddingsDir(out string) string { return storage.Join(out, "embeddings") }
+func RejectsDir(out string) string    { return storage.Join(out, "rejects") }
 
 // Build adds the embedding pipeline to s and returns the embeddings
-// (PCollection<schema.Embedding>) so that a longer pipeline can go on from them.
+// (PCollection<schema.Embedding>). cfg must have been validated.
 func Build(s beam.Scope, cfg Config) beam.PCollection {
 	s = s.Scope("pipelines.embed")
 	songs, readRejects := transforms.ReadSongs(s, cfg.In)
-	embs, embedRejects := transforms.Embed(s, transforms.EmbedConfig{Weights: cfg.Weights, Model: cfg.Model}, songs)
-	opt := transforms.WriteOptions{Shards: cfg.Shards, Command: cfg.Command}
-	transforms.WriteEmbeddings(s, EmbeddingsDir(cfg.Out), embs, opt)
-	transforms.WriteRejects(s, RejectsDir(cfg.Out), opt, readRejects, embedRejects)
+	embs, embedRejects := Embed(s, cfg, songs)
+	transforms.WriteRejects(s, RejectsDir(cfg.Out), cfg.writeOptions(), readRejects, embedRejects)
 	return embs
+}
+
+// Embed embeds songs (PCollection<schema.Song>) and writes the embeddings
+// dataset into EmbeddingsDir(cfg.Out); cfg.In is not read. It returns the
+// embeddings and the rejects of the embed stage (and of the previous
+// embeddings' read, when cfg.Previous is set); writing rejects is the
+// caller's.
+func Embed(s beam.Scope, cfg Config, songs beam.PCollection) (embs, rejects beam.PCollection) {
+	ecfg := transforms.EmbedConfig{Weights: cfg.Weights, Model: cfg.Model, Skip: cfg.Skip}
+	if cfg.Previous != "" {
+		prev, prevRejects := transforms.ReadEmbeddings(s, cfg.Previous)
+		embs, _, rejects = transforms.EmbedIncremental(s, ecfg, songs, prev)
+		rejects = beam.Flatten(s, rejects, prevRejects)
+	} else {
+		embs, rejects = transforms.Embed(s, ecfg, songs)
+	}
+	transforms.WriteEmbeddings(s, EmbeddingsDir(cfg.Out), embs, cfg.writeOptions())
+	return embs, rejects
+}
+
+func (c *Config) writeOptions() transforms.WriteOptions {
+	return transforms.WriteOptions{Shards: c.Shards, Command: c.Command}
 }

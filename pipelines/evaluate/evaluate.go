@@ -95,7 +95,7 @@ func firstModel(pattern string) (string, error) {
 	if len(files) == 0 {
 		return "", fmt.Errorf("evaluate: input %s matches no Parquet file", pattern)
 	}
-	f, err := schema.OpenLocal(files[0])
+	f, err := schema.Open(files[0])
 	if err != nil {
 		return "", fmt.Errorf("evaluate: %w", err)
 	}
@@ -139,9 +139,20 @@ func Build(s beam.Scope, cfg Config) []beam.PCollection {
 			Metrics:     metrics.Config{Distance: cfg.distances[i], GroupBy: cfg.GroupBy, Workers: cfg.Workers},
 			PairQueries: cfg.PairQueries, PairCatalog: cfg.PairCatalog,
 		}
-		results, evalRejects, catalog := transforms.Evaluate(ss, ec, embs)
-		out = append(out, transforms.WriteEvaluationReport(ss, SetDir(cfg.Out, i, in), results,
-			beam.Flatten(ss, readRejects, evalRejects), catalog))
+		out = append(out, Set(ss, ec, embs, SetDir(cfg.Out, i, in), readRejects))
 	}
 	return out
+}
+
+// Set evaluates one embedding set (PCollection<schema.Embedding>) and writes
+// its report into dir; rejects of earlier stages (PCollection<schema.Reject>)
+// are listed in the report with the evaluation's own. It returns the
+// singleton PCollection<string> holding the path of report.json.
+func Set(s beam.Scope, ec transforms.EvaluateConfig, embs beam.PCollection, dir string, rejects ...beam.PCollection) beam.PCollection {
+	results, evalRejects, catalog := transforms.Evaluate(s, ec, embs)
+	all := append([]beam.PCollection{evalRejects}, rejects...)
+	if len(all) > 1 {
+		all = []beam.PCollection{beam.Flatten(s, all...)}
+	}
+	return transforms.WriteEvaluationReport(s, dir, results, all[0], catalog)
 }

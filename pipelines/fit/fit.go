@@ -55,10 +55,17 @@ func (c *Config) Validate() error {
 func Build(s beam.Scope, cfg Config) beam.PCollection {
 	s = s.Scope("pipelines.fit")
 	embs, rejects := transforms.ReadEmbeddings(s, cfg.In)
-	fitted := transforms.Fit(s, embs, cfg.Fit)
-	transforms.WriteReducer(s, cfg.Out, fitted)
+	fitted := Fit(s, embs, cfg.Fit, cfg.Out)
 	if cfg.Rejects != "" {
 		transforms.WriteRejects(s, cfg.Rejects, transforms.WriteOptions{Shards: 1, Command: cfg.Command}, rejects)
 	}
+	return fitted
+}
+
+// Fit fits a reducer on embs (PCollection<schema.Embedding>) and writes it
+// to out. It returns the singleton PCollection<transforms.FittedReducer>.
+func Fit(s beam.Scope, embs beam.PCollection, fc transforms.FitConfig, out string) beam.PCollection {
+	fitted := transforms.Fit(s, embs, fc)
+	transforms.WriteReducer(s, out, fitted)
 	return fitted
 }

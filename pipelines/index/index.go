@@ -17,9 +17,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -27,9 +26,12 @@ import (
 
 	"github.com/vindex/vindex/model"
 	"github.com/vindex/vindex/model/metrics"
-	"github.com/vindex/vindex/model/reduce"
-	"github.com/vindex/vindex/model/search"
+	"github.com/vindex/vindex/pipelines/embed"
+	"github.com/vindex/vindex/pipelines/evaluate"
+	"github.com/vindex/vindex/pipelines/fit"
+	"github.com/vindex/vindex/pipelines/reduce"
 	"github.com/vindex/vindex/schema"
+	"github.com/vindex/vindex/storage"
 	"github.com/vindex/vindex/transforms"
 )
 
@@ -74,6 +76,7 @@ type Config struct {
 	Previous, Skip string
 
 	modelID string
+	reducer []byte // the reducer file given as Reducer (set by Validate)
 }
 
 // Reducing reports whether the index reduces its embeddings.
@@ -105,10 +108,11 @@ func (c *Config) Validate(ctx context.Context) error {
 	}
 	c.modelID = w.ID()
 	if c.Reducer != "" {
-		r, err := reduce.ReadFile(c.Reducer)
+		r, b, err := transforms.ReadReducer(ctx, c.Reducer)
 		if err != nil {
-			return fmt.Errorf("index: reducer: %w", err)
+			return fmt.Errorf("index: %w", err)
 		}
+		c.reducer = b
 		if r.InDim() != w.Dim() {
 			return fmt.Errorf("index: reducer %s takes %d-d embeddings, the weights give %d-d", c.Reducer, r.InDim(), w.Dim())
 		}
@@ -134,55 +138,46 @@ func (c *Config) Validate(ctx context.Context) error {
 // ModelID is the id of the model the index uses (set by Validate).
 func (c *Config) ModelID() string { return c.modelID }
 
-// Build adds the indexing pipeline to s. cfg must have been validated.
+// Build adds the indexing pipeline to s, composing the embed, evaluate,
+// fit and reduce pipelines' stages. cfg must have been validated.
 func Build(s beam.Scope, cfg Config) {
 	s = s.Scope("pipelines.index")
 	opt := transforms.WriteOptions{Shards: cfg.Shards, Command: cfg.Command}
 	songs, readRejects := transforms.ReadSongs(s, cfg.In)
-	ecfg := transforms.EmbedConfig{Weights: cfg.Weights, Model: cfg.Model, Skip: cfg.Skip}
-	var embs, embedRejects beam.PCollection
-	if cfg.Previous != "" {
-		prev, prevRejects := transforms.ReadEmbeddings(s, cfg.Previous)
-		embs, _, embedRejects = transforms.EmbedIncremental(s, ecfg, songs, prev)
-		embedRejects = beam.Flatten(s, embedRejects, prevRejects)
-	} else {
-		embs, embedRejects = transforms.Embed(s, ecfg, songs)
-	}
-	transforms.WriteEmbeddings(s, filepath.Join(cfg.Out, EmbeddingsDir), embs, opt)
+	embs, embedRejects := embed.Embed(s, embed.Config{Weights: cfg.Weights, Model: cfg.Model, Out: cfg.Out,
+		Shards: cfg.Shards, Command: cfg.Command, Previous: cfg.Previous, Skip: cfg.Skip}, songs)
 	rejects := []beam.PCollection{readRejects, embedRejects}
 
 	distance := cfg.Distance
 	if distance == "" {
 		distance = metrics.DefaultDistance(cfg.modelID)
 	}
-	evaluate := func(name string, set beam.PCollection) {
-		if !cfg.Evaluate {
-			return
-		}
-		ecfg := transforms.EvaluateConfig{Metrics: metrics.Config{Distance: distance, GroupBy: cfg.GroupBy}}
-		results, evalRejects, catalog := transforms.Evaluate(s, ecfg, set)
-		transforms.WriteEvaluationReport(s, filepath.Join(cfg.Out, EvaluationDir, name), results, evalRejects, catalog)
+	ecfg := transforms.EvaluateConfig{Metrics: metrics.Config{Distance: distance, GroupBy: cfg.GroupBy}}
+	if cfg.Evaluate {
+		evaluate.Set(s, ecfg, embs, storage.Join(cfg.Out, EvaluationDir, "full"))
 	}
-	evaluate("full", embs)
-
 	if cfg.Reducing() {
 		var fitted beam.PCollection
 		if cfg.Reducer != "" {
-			b, err := os.ReadFile(cfg.Reducer)
-			if err != nil {
-				panic(fmt.Sprintf("index: reducer %s: %v (Validate reads it first)", cfg.Reducer, err))
+			b := cfg.reducer
+			if b == nil { // set after Validate (the nightly reindex reuses its previous reducer)
+				var err error
+				if _, b, err = transforms.ReadReducer(context.Background(), cfg.Reducer); err != nil {
+					panic(fmt.Sprintf("index: %v", err))
+				}
 			}
 			fitted = beam.Create(s, transforms.FittedReducer{File: b})
+			transforms.WriteReducer(s, storage.Join(cfg.Out, ReducerFile), fitted)
 		} else {
-			fitted = transforms.Fit(s, embs, cfg.Fit)
+			fitted = fit.Fit(s, embs, cfg.Fit, storage.Join(cfg.Out, ReducerFile))
 		}
-		transforms.WriteReducer(s, filepath.Join(cfg.Out, ReducerFile), fitted)
-		compact, reduceRejects := transforms.Reduce(s, fitted, embs, cfg.Normalize)
-		transforms.WriteEmbeddings(s, filepath.Join(cfg.Out, CompactDir), compact, opt)
+		compact, reduceRejects := reduce.Reduce(s, fitted, embs, cfg.Normalize, storage.Join(cfg.Out, CompactDir), opt)
 		rejects = append(rejects, reduceRejects)
-		evaluate("reduced", compact)
+		if cfg.Evaluate {
+			evaluate.Set(s, ecfg, compact, storage.Join(cfg.Out, EvaluationDir, "reduced"))
+		}
 	}
-	transforms.WriteRejects(s, filepath.Join(cfg.Out, RejectsDir), opt, rejects...)
+	transforms.WriteRejects(s, storage.Join(cfg.Out, RejectsDir), opt, rejects...)
 }
 
 // Info is index.json: what an index folder holds and how it was made.
@@ -210,7 +205,8 @@ type Info struct {
 // manifests of the outputs; it is the last file written, so a folder with
 // index.json is a complete index.
 func Finish(cfg Config, counters map[string]int64) (*Info, error) {
-	w, err := transforms.LoadWeights(context.Background(), cfg.Weights, cfg.Model)
+	ctx := context.Background()
+	w, err := transforms.LoadWeights(ctx, cfg.Weights, cfg.Model)
 	if err != nil {
 		return nil, err
 	}
@@ -228,27 +224,27 @@ func Finish(cfg Config, counters map[string]int64) (*Info, error) {
 		Model: w.ID(), Dim: w.Dim(), Normalize: cfg.Normalize, Distance: string(distance), Search: EmbeddingsDir,
 		Embedded: counters["vindex."+transforms.SongsEmbedded], Carried: counters["vindex."+transforms.SongsCarried],
 		Counters: counters}
-	m, err := schema.ReadManifest(filepath.Join(cfg.Out, EmbeddingsDir))
+	m, err := schema.ReadManifest(storage.Join(cfg.Out, EmbeddingsDir))
 	if err != nil {
 		return nil, fmt.Errorf("index: %w", err)
 	}
 	info.Songs = m.Rows
-	if rm, err := schema.ReadManifest(filepath.Join(cfg.Out, RejectsDir)); err == nil {
+	if rm, err := schema.ReadManifest(storage.Join(cfg.Out, RejectsDir)); err == nil {
 		info.Rejected = rm.Rows
 	}
 	if cfg.Reducing() {
-		r, err := reduce.ReadFile(filepath.Join(cfg.Out, ReducerFile))
+		r, _, err := transforms.ReadReducer(ctx, storage.Join(cfg.Out, ReducerFile))
 		if err != nil {
 			return nil, fmt.Errorf("index: %w", err)
 		}
 		info.Reducer, info.OutDim, info.Search = r.ID(), r.OutDim(), CompactDir
 	}
-	if err := writeSearchFile(cfg.Out, info.Search); err != nil {
-		return nil, err
+	if err := transforms.WriteSearchFile(ctx, storage.Join(cfg.Out, info.Search, "*.parquet"), storage.Join(cfg.Out, transforms.SearchFile)); err != nil {
+		return nil, fmt.Errorf("index: %w", err)
 	}
 	for _, set := range []string{"full", "reduced"} {
-		rel := filepath.Join(EvaluationDir, set, "report.json")
-		if _, err := os.Stat(filepath.Join(cfg.Out, rel)); err == nil {
+		rel := EvaluationDir + "/" + set + "/" + transforms.ReportFile
+		if ok, _ := storage.Exists(ctx, storage.Join(cfg.Out, rel)); ok {
 			info.Reports = append(info.Reports, rel)
 		}
 	}
@@ -256,7 +252,7 @@ func Finish(cfg Config, counters map[string]int64) (*Info, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := WriteFileAtomic(filepath.Join(cfg.Out, InfoFile), append(b, '\n')); err != nil {
+	if err := storage.WriteFile(ctx, storage.Join(cfg.Out, InfoFile), append(b, '\n')); err != nil {
 		return nil, err
 	}
 	return info, nil
@@ -264,19 +260,19 @@ func Finish(cfg Config, counters map[string]int64) (*Info, error) {
 
 // ReadInfo reads the index.json of an index folder.
 func ReadInfo(dir string) (*Info, error) {
-	b, err := os.ReadFile(filepath.Join(dir, InfoFile))
+	b, err := storage.ReadFile(context.Background(), storage.Join(dir, InfoFile), maxInfoBytes)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
+		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("index: %s is not a complete index (no %s)", dir, InfoFile)
 		}
 		return nil, fmt.Errorf("index: %w", err)
 	}
 	var info Info
 	if err := json.Unmarshal(b, &info); err != nil {
-		return nil, fmt.Errorf("index: %s: %w", filepath.Join(dir, InfoFile), err)
+		return nil, fmt.Errorf("index: %s: %w", storage.Join(dir, InfoFile), err)
 	}
 	if info.Format != FormatVersion {
-		return nil, fmt.Errorf("index: %s: format %q, want %q", filepath.Join(dir, InfoFile), info.Format, FormatVersion)
+		return nil, fmt.Errorf("index: %s: format %q, want %q", storage.Join(dir, InfoFile), info.Format, FormatVersion)
 	}
 	return &info, nil
 }
@@ -285,7 +281,7 @@ func ReadInfo(dir string) (*Info, error) {
 func (info *Info) ReadReports(dir string) ([]*metrics.Report, error) {
 	var out []*metrics.Report
 	for _, rel := range info.Reports {
-		r, err := metrics.ReadReport(filepath.Join(dir, rel))
+		r, err := transforms.ReadReport(context.Background(), storage.Join(dir, rel))
 		if err != nil {
 			return nil, err
 		}
@@ -294,43 +290,5 @@ func (info *Info) ReadReports(dir string) ([]*metrics.Report, error) {
 	return out, nil
 }
 
-// WriteFileAtomic writes data to path through a temporary file in the same
-// folder, synced and renamed: readers see the old file or the new one, never
-// a part.
-func WriteFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
-
-// writeSearchFile writes the compact search file 'vindex query' loads
-// (model/search), from the embeddings the index searches, sorted by song id.
-func writeSearchFile(dir, set string) error {
-	embs, err := schema.ReadEmbeddingsFiles(filepath.Join(dir, set, "*.parquet"))
-	if err != nil {
-		return fmt.Errorf("index: %w", err)
-	}
-	sort.Slice(embs, func(i, j int) bool { return embs[i].SongID < embs[j].SongID })
-	m, err := search.FromEmbeddings(embs)
-	if err != nil {
-		return fmt.Errorf("index: search file: %w", err)
-	}
-	if err := search.WriteFile(filepath.Join(dir, search.FileName), m); err != nil {
-		return fmt.Errorf("index: search file: %w", err)
-	}
-	return nil
-}
+// maxInfoBytes bounds an index.json read back.
+const maxInfoBytes = 64 << 20

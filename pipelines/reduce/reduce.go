@@ -10,20 +10,20 @@
 package reduce
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
-	modelreduce "github.com/vindex/vindex/model/reduce"
 	"github.com/vindex/vindex/schema"
+	"github.com/vindex/vindex/storage"
 	"github.com/vindex/vindex/transforms"
 )
 
 // Config is the reduction pipeline's configuration.
 type Config struct {
-	Reducer   string // reducer file (local path)
+	Reducer   string // reducer file (path or URI)
 	In        string // glob of embedding Parquet files
 	Out       string // output folder: Out/embeddings and Out/rejects
 	Normalize bool   // scale reduced embeddings to unit length
@@ -48,13 +48,9 @@ func (c *Config) Validate() error {
 	if c.Shards < 0 {
 		return fmt.Errorf("reduce: shards %d: want 0 (default) or more", c.Shards)
 	}
-	r, err := modelreduce.ReadFile(c.Reducer)
+	_, b, err := transforms.ReadReducer(context.Background(), c.Reducer)
 	if err != nil {
-		return err
-	}
-	b, err := r.MarshalBinary()
-	if err != nil {
-		return err
+		return fmt.Errorf("reduce: %w", err)
 	}
 	files, err := schema.ListDataset(c.In)
 	if err != nil {
@@ -68,8 +64,8 @@ func (c *Config) Validate() error {
 }
 
 // EmbeddingsDir and RejectsDir are the output folders of a run into out.
-func EmbeddingsDir(out string) string { return filepath.Join(out, "embeddings") }
-func RejectsDir(out string) string    { return filepath.Join(out, "rejects") }
+func EmbeddingsDir(out string) string { return storage.Join(out, "embeddings") }
+func RejectsDir(out string) string    { return storage.Join(out, "rejects") }
 
 // Build adds the reduction pipeline to s and returns the reduced embeddings
 // (PCollection<schema.Embedding>). It panics unless cfg was validated.
@@ -80,9 +76,17 @@ func Build(s beam.Scope, cfg Config) beam.PCollection {
 	s = s.Scope("pipelines.reduce")
 	embs, readRejects := transforms.ReadEmbeddings(s, cfg.In)
 	side := beam.Create(s, transforms.FittedReducer{File: cfg.reducer})
-	out, rejects := transforms.Reduce(s, side, embs, cfg.Normalize)
 	opt := transforms.WriteOptions{Shards: cfg.Shards, Command: cfg.Command}
-	transforms.WriteEmbeddings(s, EmbeddingsDir(cfg.Out), out, opt)
+	out, rejects := Reduce(s, side, embs, cfg.Normalize, EmbeddingsDir(cfg.Out), opt)
 	transforms.WriteRejects(s, RejectsDir(cfg.Out), opt, readRejects, rejects)
 	return out
+}
+
+// Reduce applies the singleton fitted reducer (PCollection<transforms.FittedReducer>)
+// to embs and writes the reduced embeddings as a dataset into dir. It returns
+// them and the reduce stage's rejects; writing rejects is the caller's.
+func Reduce(s beam.Scope, fitted, embs beam.PCollection, normalize bool, dir string, opt transforms.WriteOptions) (reduced, rejects beam.PCollection) {
+	reduced, rejects = transforms.Reduce(s, fitted, embs, normalize)
+	transforms.WriteEmbeddings(s, dir, reduced, opt)
+	return reduced, rejects
 }

@@ -109,7 +109,7 @@ func TestFitThenReduceFiles(t *testing.T) {
 		}
 		rejects = append(rejects, rows...)
 	}
-	if len(rejects) != 1 || rejects[0].SongID != "foreign" || rejects[0].Stage != transforms.ReduceStage {
+	if len(rejects) != 1 || rejects[0].SongID != "foreign" || rejects[0].Stage != schema.StageReduce {
 		t.Fatalf("rejects %+v, want one for song foreign", rejects)
 	}
 }

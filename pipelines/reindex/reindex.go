@@ -31,6 +31,7 @@ import (
 	"github.com/vindex/vindex/model/metrics"
 	"github.com/vindex/vindex/pipelines/index"
 	"github.com/vindex/vindex/schema"
+	"github.com/vindex/vindex/storage"
 	"github.com/vindex/vindex/transforms"
 )
 
@@ -246,7 +247,7 @@ func Publish(plan *Plan, counters map[string]int64) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(out, SummaryFile), append(b, '\n'), 0o644); err != nil {
+	if err := storage.WriteFile(context.Background(), filepath.Join(out, SummaryFile), append(b, '\n')); err != nil {
 		return nil, fmt.Errorf("reindex: %w", err)
 	}
 	if err := switchCurrent(filepath.Dir(out), plan.Version); err != nil {
@@ -268,7 +269,7 @@ func headlineMAP(dir string, info *index.Info) (float64, bool) {
 
 // switchCurrent points dir/CURRENT at version, atomically.
 func switchCurrent(dir, version string) error {
-	if err := index.WriteFileAtomic(filepath.Join(dir, CurrentFile), []byte(version+"\n")); err != nil {
+	if err := storage.WriteFile(context.Background(), filepath.Join(dir, CurrentFile), []byte(version+"\n")); err != nil {
 		return fmt.Errorf("reindex: %w", err)
 	}
 	return nil
@@ -308,7 +309,7 @@ func hasLabels(pattern string) (bool, error) {
 	if len(files) == 0 {
 		return false, fmt.Errorf("reindex: catalog %s matches no Parquet file", pattern)
 	}
-	f, err := schema.OpenLocal(files[0])
+	f, err := schema.Open(files[0])
 	if err != nil {
 		return false, fmt.Errorf("reindex: %w", err)
 	}

@@ -11,13 +11,13 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 
+	"github.com/vindex/vindex/importer/synth"
+	"github.com/vindex/vindex/model"
 	"github.com/vindex/vindex/model/reduce"
 	"github.com/vindex/vindex/model/safetensors"
-	"github.com/vindex/vindex/pipelines/demo"
 	"github.com/vindex/vindex/pipelines/index"
 	"github.com/vindex/vindex/runners"
 	"github.com/vindex/vindex/schema"
-	"github.com/vindex/vindex/schema/synth"
 	"github.com/vindex/vindex/transforms"
 )
 
@@ -94,7 +94,7 @@ func TestReindex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := safetensors.Write(f, demo.SeededCheckpoint(64, 3), nil); err != nil {
+	if err := safetensors.Write(f, model.SeededCheckpoint(64, 3), nil); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()

@@ -20,10 +20,10 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
+	"github.com/vindex/vindex/importer/npy"
 	"github.com/vindex/vindex/model/metrics"
 	"github.com/vindex/vindex/runners"
 	"github.com/vindex/vindex/schema"
-	"github.com/vindex/vindex/schema/npy"
 	"github.com/vindex/vindex/transforms"
 )
 
@@ -67,13 +67,13 @@ func run(npyPath, labels string, synth, dim int, useBeam bool, out string) error
 		if _, err := runners.Run(context.Background(), p, runners.Options{}); err != nil {
 			return err
 		}
-		rep, err := metrics.ReadReport(out + "/report.json")
+		rep, err := transforms.ReadReport(context.Background(), out+"/"+transforms.ReportFile)
 		if err != nil {
 			return err
 		}
 		f = rep.Overall
 	} else {
-		rep, err := metrics.Evaluate(embs, cfg)
+		rep, err := metrics.Evaluate(transforms.MetricRows(embs, cfg.GroupBy), cfg)
 		if err != nil {
 			return err
 		}

@@ -1,9 +1,8 @@
 package plot
 
 import (
+	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 
@@ -14,16 +13,22 @@ import (
 	"github.com/vindex/vindex/model/metrics"
 )
 
-// File names written by Write.
+// File names of the figures Draw returns.
 const (
 	APHistogram   = "ap_histogram.png"
 	FirstRankCDF  = "first_rank_cdf.png"
 	MAPCliqueSize = "map_by_clique_size.png"
 )
 
-// Write draws the three plots of r into dir. r.Queries must hold the
+// Figure is one rendered plot.
+type Figure struct {
+	Name string // APHistogram, FirstRankCDF or MAPCliqueSize
+	PNG  []byte
+}
+
+// Draw renders the three plots of r as PNG images. r.Queries must hold the
 // per-query results.
-func Write(dir string, r *metrics.Report) error {
+func Draw(r *metrics.Report) ([]Figure, error) {
 	var ap []float64
 	var ranks []float64
 	for _, q := range r.Queries {
@@ -33,44 +38,58 @@ func Write(dir string, r *metrics.Report) error {
 		}
 	}
 	if len(ap) == 0 {
-		return fmt.Errorf("plot: no query with versions in the report of %s", r.Model)
+		return nil, fmt.Errorf("plot: no query with versions in the report of %s", r.Model)
 	}
 	title := fmt.Sprintf("%s, d=%d, %s", r.Method(), r.Dim, r.Distance)
-	if err := apHist(filepath.Join(dir, APHistogram), title, ap); err != nil {
-		return err
+	var figs []Figure
+	for _, f := range []struct {
+		name string
+		draw func() (*plot.Plot, error)
+	}{
+		{APHistogram, func() (*plot.Plot, error) { return apHist(title, ap) }},
+		{FirstRankCDF, func() (*plot.Plot, error) { return rankCDF(title, ranks) }},
+		{MAPCliqueSize, func() (*plot.Plot, error) { return mapBySize(title, r.Groups["clique_size"]) }},
+	} {
+		p, err := f.draw()
+		if err != nil {
+			return nil, err
+		}
+		png, err := render(p)
+		if err != nil {
+			return nil, fmt.Errorf("plot: %s: %w", f.name, err)
+		}
+		figs = append(figs, Figure{Name: f.name, PNG: png})
 	}
-	if err := rankCDF(filepath.Join(dir, FirstRankCDF), title, ranks); err != nil {
-		return err
-	}
-	return mapBySize(filepath.Join(dir, MAPCliqueSize), title, r.Groups["clique_size"])
+	return figs, nil
 }
 
-func save(p *plot.Plot, path string) error {
-	tmp := filepath.Join(filepath.Dir(path), ".tmp-"+filepath.Base(path))
-	if err := p.Save(16*vg.Centimeter, 10*vg.Centimeter, tmp); err != nil {
-		return fmt.Errorf("plot: writing %s: %w", path, err)
+func render(p *plot.Plot) ([]byte, error) {
+	wt, err := p.WriterTo(16*vg.Centimeter, 10*vg.Centimeter, "png")
+	if err != nil {
+		return nil, err
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("plot: %w", err)
+	var b bytes.Buffer
+	if _, err := wt.WriteTo(&b); err != nil {
+		return nil, err
 	}
-	return nil
+	return b.Bytes(), nil
 }
 
-func apHist(path, title string, ap []float64) error {
+func apHist(title string, ap []float64) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = "AP per query — " + title
 	p.X.Label.Text = "average precision"
 	p.Y.Label.Text = "queries"
 	h, err := plotter.NewHist(plotter.Values(ap), 20)
 	if err != nil {
-		return fmt.Errorf("plot: AP histogram: %w", err)
+		return nil, fmt.Errorf("plot: AP histogram: %w", err)
 	}
 	p.Add(h)
 	p.X.Min, p.X.Max = 0, 1
-	return save(p, path)
+	return p, nil
 }
 
-func rankCDF(path, title string, ranks []float64) error {
+func rankCDF(title string, ranks []float64) (*plot.Plot, error) {
 	sort.Float64s(ranks)
 	pts := make(plotter.XYs, 0, len(ranks))
 	n := float64(len(ranks))
@@ -89,14 +108,14 @@ func rankCDF(path, title string, ranks []float64) error {
 	p.Y.Min, p.Y.Max = 0, 1
 	l, err := plotter.NewLine(pts)
 	if err != nil {
-		return fmt.Errorf("plot: rank CDF: %w", err)
+		return nil, fmt.Errorf("plot: rank CDF: %w", err)
 	}
 	l.StepStyle = plotter.PostStep
 	p.Add(l, plotter.NewGrid())
-	return save(p, path)
+	return p, nil
 }
 
-func mapBySize(path, title string, rows []metrics.GroupFigures) error {
+func mapBySize(title string, rows []metrics.GroupFigures) (*plot.Plot, error) {
 	var vals plotter.Values
 	var names []string
 	for _, g := range rows {
@@ -107,7 +126,7 @@ func mapBySize(path, title string, rows []metrics.GroupFigures) error {
 		names = append(names, g.Value+"\n("+strconv.Itoa(g.Queries)+")")
 	}
 	if len(vals) == 0 {
-		return fmt.Errorf("plot: no clique with versions")
+		return nil, fmt.Errorf("plot: no clique with versions")
 	}
 	p := plot.New()
 	p.Title.Text = "MAP by clique size — " + title
@@ -116,10 +135,10 @@ func mapBySize(path, title string, rows []metrics.GroupFigures) error {
 	w := vg.Points(float64(300) / float64(len(vals)+1))
 	bars, err := plotter.NewBarChart(vals, w)
 	if err != nil {
-		return fmt.Errorf("plot: MAP by clique size: %w", err)
+		return nil, fmt.Errorf("plot: MAP by clique size: %w", err)
 	}
 	p.Add(bars)
 	p.NominalX(names...)
 	p.Y.Min, p.Y.Max = 0, 1
-	return save(p, path)
+	return p, nil
 }

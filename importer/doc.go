@@ -5,7 +5,7 @@
 // Sources:
 //   - Da-TACOS as distributed (ImportDaTacos): per-song HDF5 files
 //     {work}_crema/{perf}_crema.h5 holding dataset "crema" (T×12 at hop 512),
-//     read by the pure-Go schema/hdf5, and the metadata JSON
+//     read by the pure-Go importer/hdf5, and the metadata JSON
 //     {work_id: {perf_id: {...}}} whose key order is kept (it is the order of
 //     the reference's benchmark_crema.pt and ground truth);
 //   - a folder of NumPy .npy files (T×12) listed by a CSV song_id,work_id[,hop]

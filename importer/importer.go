@@ -13,11 +13,11 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vindex/vindex/importer/hdf5"
+	"github.com/vindex/vindex/importer/npy"
 	"github.com/vindex/vindex/model/statedict"
 	"github.com/vindex/vindex/model/torch"
 	"github.com/vindex/vindex/schema"
-	"github.com/vindex/vindex/schema/hdf5"
-	"github.com/vindex/vindex/schema/npy"
 )
 
 // Errors of the importers (wrapped, with the file at fault).

@@ -1,4 +1,4 @@
-"""Writes the importer fixtures (run from schema/importer: /usr/bin/python3 testdata/gen/gen_fixtures.py).
+"""Writes the importer fixtures (run from importer: /usr/bin/python3 testdata/gen/gen_fixtures.py).
 
 numpy 1.24, torch 1.13 (Debian), PyTables 3.7 and deepdish 0.3.7 (pip install
 --target DIR --no-deps deepdish; DIR on PYTHONPATH; np.object aliased for

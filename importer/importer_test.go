@@ -10,10 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vindex/vindex/importer/hdf5"
+	"github.com/vindex/vindex/importer/npy"
 	"github.com/vindex/vindex/model/torch"
 	"github.com/vindex/vindex/schema"
-	"github.com/vindex/vindex/schema/hdf5"
-	"github.com/vindex/vindex/schema/npy"
 )
 
 type wantSong struct {

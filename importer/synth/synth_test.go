@@ -85,7 +85,7 @@ func TestFilesAndRowGroups(t *testing.T) {
 	}
 	wantRows := []int64{8, 8, 6}
 	for k, mf := range sum.Manifest.Files {
-		f, err := schema.OpenLocal(filepath.Join(dir, mf.Name))
+		f, err := schema.Open(filepath.Join(dir, mf.Name))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-"""Writes the .npy fixtures of schema/npy (run from schema/npy: /usr/bin/python3 testdata/gen/gen_npy.py).
+"""Writes the .npy fixtures of importer/npy (run from importer/npy: /usr/bin/python3 testdata/gen/gen_npy.py).
 
 numpy 1.24. Every file holds the same 5x12 float64 matrix M (seed 7) cast to
 its dtype, so a Go test can compare each against expected.json's values.

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/vindex/vindex/importer"
 	"github.com/vindex/vindex/schema"
-	"github.com/vindex/vindex/schema/importer"
 )
 
 // FrameRate is the number of frames per second at the model's hop (44100/4096).

@@ -1,4 +1,4 @@
-"""Writes the HDF5 fixtures of schema/hdf5 (run from schema/hdf5: /usr/bin/python3 testdata/gen/gen_hdf5.py).
+"""Writes the HDF5 fixtures of importer/hdf5 (run from importer/hdf5: /usr/bin/python3 testdata/gen/gen_hdf5.py).
 
 h5py 3.7 (HDF5 1.10.8), PyTables 3.7 (Debian python3-tables) and deepdish 0.3.7
 (pip install --target DIR --no-deps deepdish; put DIR on PYTHONPATH; deepdish

@@ -1,9 +1,12 @@
-package demo
+package model
 
 import (
+	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 
+	"github.com/vindex/vindex/model/safetensors"
 	"github.com/vindex/vindex/model/statedict"
 )
 
@@ -54,4 +57,15 @@ func SeededCheckpoint(d int, seed uint64) *statedict.Dict {
 	bound := 1 / math.Sqrt(256)
 	sd.Add("lin1.weight", f32([]int{d, 256}, func() float32 { return float32((2*rng.Float64() - 1) * bound) }))
 	return sd
+}
+
+// WriteSeededCheckpoint writes SeededCheckpoint(d, seed) to w as a
+// safetensors file whose metadata says that the weights are untrained.
+func WriteSeededCheckpoint(w io.Writer, d int, seed uint64) error {
+	meta := map[string]string{"vindex.note": "UNTRAINED: seeded initialisation of MOVEModel(emb_size, 4, 3), for demonstration only",
+		"vindex.seed": fmt.Sprint(seed)}
+	if err := safetensors.Write(w, SeededCheckpoint(d, seed), meta); err != nil {
+		return fmt.Errorf("model: %w", err)
+	}
+	return nil
 }

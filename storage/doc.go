@@ -1,0 +1,17 @@
+// Package storage is vindex's one way to name, read and publish files: every
+// path is a URI (a local path, gs://bucket/object, or any scheme Beam's
+// filesystem layer has registered), joined with Join, never filepath.Join
+// (which turns "gs://b" into the local path "gs:/b").
+//
+// Publishing is atomic: a reader sees either no file or the whole file.
+// Locally, Create writes under a temporary name in the target's folder
+// (TempPrefix, so dataset readers skip it), and Commit syncs the file, renames
+// it into place and syncs the folder; files are created 0644 and folders 0755,
+// both subject to the process umask. On an object store an object only becomes
+// visible when its upload completes, so Create writes the final name directly
+// and Abort cancels the upload.
+//
+// Schemes: local paths and gs:// are registered by this package (Beam's local
+// and gcs filesystems). A URI with any other scheme is an error
+// from Check, before anything is written.
+package storage
