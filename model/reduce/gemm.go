@@ -12,17 +12,17 @@ const gemmKC = 256
 // gemmTN sets dst = aᵀ·b for the k×m row-major a and the k×n row-major b:
 // dst[i*n+j] = Σ_r a[r*m+i]·b[r*n+j]. It packs a and b into the micro-kernel's
 // panels (syrk.go) in blocks of gemmKC rows and splits panels of a between
-// goroutines.
-func gemmTN(dst, a, b []float64, k, m, n int) {
+// goroutines. sc holds the packed panels between calls.
+func gemmTN(dst, a, b []float64, k, m, n int, sc *syrkScratch) {
 	dst = dst[:m*n]
 	clear(dst)
 	npA := (m + syrkMR - 1) / syrkMR
 	npB := (n + syrkNR - 1) / syrkNR
-	var pa, pb []float64
 	for r0 := 0; r0 < k; r0 += gemmKC {
 		kb := min(gemmKC, k-r0)
-		pa = packPanels(pa, a[r0*m:(r0+kb)*m], kb, m, syrkMR)
-		pb = packPanels(pb, b[r0*n:(r0+kb)*n], kb, n, syrkNR)
+		sc.pa = packPanels(sc.pa, a[r0*m:(r0+kb)*m], kb, m, syrkMR)
+		sc.pb = packPanels(sc.pb, b[r0*n:(r0+kb)*n], kb, n, syrkNR)
+		pa, pb := sc.pa, sc.pb
 		blocks := (npA + syrkBlockPanels - 1) / syrkBlockPanels
 		work := func(blk int) {
 			var c [syrkMR * syrkNR]float64

@@ -52,7 +52,7 @@ func eigenSubspace(c []float64, d, k int) (vals, vecs []float64, err error) {
 	}
 	y := make([]float64, d*l)
 	for it := 1; it <= subspaceMaxIter; it++ {
-		gemmTN(y, c, q, d, d, l) // Y = C·Q
+		gemmTN(y, c, q, d, d, l, &s.sc) // Y = C·Q
 		if !isRR(it) {
 			copy(q, y)
 			if !s.orth(q, passes(it+1)) {
@@ -82,6 +82,7 @@ type subspace struct {
 	d, l   int
 	g, t   []float64
 	yt, qt []float64
+	sc     syrkScratch
 }
 
 // orth makes the columns of the d×l q orthonormal in place (Cholesky QR,
@@ -94,7 +95,7 @@ func (s *subspace) orth(q []float64, passes int) bool {
 		s.t = make([]float64, l*l)
 	}
 	for range passes {
-		gemmTN(s.g, q, q, d, l, l) // G = QᵀQ
+		gemmTN(s.g, q, q, d, l, l, &s.sc) // G = QᵀQ
 		var ch mat.Cholesky
 		if !ch.Factorize(mat.NewSymDense(l, s.g)) {
 			return false
@@ -110,7 +111,7 @@ func (s *subspace) orth(q []float64, passes int) bool {
 			}
 		}
 		s.yt = transpose(s.yt, q, d, l)
-		gemmTN(q, s.yt, s.t, l, d, l) // Q = Q·R⁻¹
+		gemmTN(q, s.yt, s.t, l, d, l, &s.sc) // Q = Q·R⁻¹
 	}
 	for _, v := range q {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
@@ -125,7 +126,7 @@ func (s *subspace) orth(q []float64, passes int) bool {
 // given the orthonormal Q and Y = C·Q.
 func (s *subspace) rayleighRitz(q, y []float64) (theta, v, cv []float64, ok bool) {
 	d, l := s.d, s.l
-	gemmTN(s.t, q, y, d, l, l) // T = QᵀCQ
+	gemmTN(s.t, q, y, d, l, l, &s.sc) // T = QᵀCQ
 	for i := range l {
 		for j := i + 1; j < l; j++ {
 			m := (s.t[i*l+j] + s.t[j*l+i]) / 2
@@ -150,9 +151,9 @@ func (s *subspace) rayleighRitz(q, y []float64) (theta, v, cv []float64, ok bool
 	v = make([]float64, d*l)
 	cv = make([]float64, d*l)
 	s.qt = transpose(s.qt, q, d, l)
-	gemmTN(v, s.qt, wd, l, d, l)
+	gemmTN(v, s.qt, wd, l, d, l, &s.sc)
 	s.yt = transpose(s.yt, y, d, l)
-	gemmTN(cv, s.yt, wd, l, d, l)
+	gemmTN(cv, s.yt, wd, l, d, l, &s.sc)
 	return theta, v, cv, true
 }
 
