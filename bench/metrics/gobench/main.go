@@ -16,6 +16,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -51,7 +52,7 @@ func run(npyPath, labels string, synth, dim int, useBeam bool, out string) error
 		return err
 	}
 	loadRSS := peakRSS()
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuSeconds()
 	var f metrics.Figures
 	cfg := metrics.Config{Distance: metrics.Cosine}
 	if useBeam {
@@ -80,7 +81,7 @@ func run(npyPath, labels string, synth, dim int, useBeam bool, out string) error
 		f = rep.Overall
 	}
 	secs := time.Since(start).Seconds()
-	b, _ := json.Marshal(map[string]any{"seconds": secs, "peak_rss_mb": peakRSS(), "rss_after_load_mb": loadRSS,
+	b, _ := json.Marshal(map[string]any{"seconds": secs, "cpu_seconds": cpuSeconds() - cpu0, "peak_rss_mb": peakRSS(), "rss_after_load_mb": loadRSS,
 		"n": len(embs), "map": f.MAP, "mrr": f.RefMRR, "mr": f.RefMR, "mr1": f.MR1, "top1": f.Top1, "top10": f.Top10, "beam": useBeam})
 	fmt.Println(string(b))
 	return nil
@@ -148,4 +149,14 @@ func peakRSS() float64 {
 		}
 	}
 	return -1
+}
+
+// cpuSeconds returns the process's user+system CPU time (all threads), -1 if
+// unknown: on a shared machine wall time includes waiting for a core.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return -1
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }
