@@ -16,27 +16,29 @@ const gemmKC = 256
 func gemmTN(dst, a, b []float64, k, m, n int, sc *syrkScratch) {
 	dst = dst[:m*n]
 	clear(dst)
+	kern := syrkK
+	nr := kern.nr
 	npA := (m + syrkMR - 1) / syrkMR
-	npB := (n + syrkNR - 1) / syrkNR
+	npB := (n + nr - 1) / nr
 	for r0 := 0; r0 < k; r0 += gemmKC {
 		kb := min(gemmKC, k-r0)
 		sc.pa = packPanels(sc.pa, a[r0*m:(r0+kb)*m], kb, m, syrkMR)
-		sc.pb = packPanels(sc.pb, b[r0*n:(r0+kb)*n], kb, n, syrkNR)
+		sc.pb = packPanels(sc.pb, b[r0*n:(r0+kb)*n], kb, n, nr)
 		pa, pb := sc.pa, sc.pb
 		blocks := (npA + syrkBlockPanels - 1) / syrkBlockPanels
 		work := func(blk int) {
-			var c [syrkMR * syrkNR]float64
+			var c [syrkMR * syrkMaxNR]float64
 			p1 := min(npA, (blk+1)*syrkBlockPanels)
 			for q := range npB {
-				j0 := q * syrkNR
-				bq := pb[q*syrkNR*kb : (q+1)*syrkNR*kb]
+				j0 := q * nr
+				bq := pb[q*nr*kb : (q+1)*nr*kb]
 				for p := blk * syrkBlockPanels; p < p1; p++ {
 					i0 := p * syrkMR
-					syrkKernel(kb, pa[p*syrkMR*kb:(p+1)*syrkMR*kb], bq, c[:])
+					kern.tile(kb, pa[p*syrkMR*kb:(p+1)*syrkMR*kb], bq, c[:])
 					for ii := 0; ii < syrkMR && i0+ii < m; ii++ {
-						row := dst[(i0+ii)*n+j0 : (i0+ii)*n+min(n, j0+syrkNR)]
+						row := dst[(i0+ii)*n+j0 : (i0+ii)*n+min(n, j0+nr)]
 						for jj := range row {
-							row[jj] += c[ii*syrkNR+jj]
+							row[jj] += c[ii*nr+jj]
 						}
 					}
 				}

@@ -70,12 +70,13 @@ func TestFitBitReproducible(t *testing.T) {
 	}
 }
 
-// TestMomentsGoKernels forces the pure-Go micro-kernels (as on a CPU without
-// AVX2+FMA) and checks that the accumulated state is identical to the
-// assembly kernels' (both are exact).
+// TestMomentsGoKernels runs every micro-kernel set this CPU has, the pure-Go
+// one included (as on a CPU without AVX2+FMA): the accumulated state is
+// identical (all are exact) and so is the fitted reducer, whose subspace
+// solver uses the same kernels.
 func TestMomentsGoKernels(t *testing.T) {
 	rows := lowRankData(600, 150)
-	fold := func() *Moments {
+	fold := func() (*Moments, []byte) {
 		var m Moments
 		for _, r := range rows {
 			if err := m.Add(r); err != nil {
@@ -83,16 +84,29 @@ func TestMomentsGoKernels(t *testing.T) {
 			}
 		}
 		m.Flush()
-		return &m
+		r, err := FitPCA(&m, PCAConfig{K: 10, Solver: SolverSubspace})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := r.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &m, b
 	}
-	fast := fold()
-	k, ka := syrkKernel, syrkAccKernel
-	syrkKernel, syrkAccKernel = kernel64Go, kernel64AccGo
-	defer func() { syrkKernel, syrkAccKernel = k, ka }()
-	slow := fold()
-	if !slices.Equal(fast.Lo, slow.Lo) || !slices.Equal(fast.Hi, slow.Hi) || !slices.Equal(fast.Sum, slow.Sum) ||
-		!slices.Equal(fast.Exp, slow.Exp) {
-		t.Error("pure-Go kernels accumulate another state than the assembly ones")
+	ref, refFile := fold()
+	old := syrkK
+	defer func() { syrkK = old }()
+	for _, k := range syrkAvailable() {
+		syrkK = k
+		m, file := fold()
+		if !slices.Equal(m.Lo, ref.Lo) || !slices.Equal(m.Hi, ref.Hi) || !slices.Equal(m.Sum, ref.Sum) ||
+			!slices.Equal(m.Exp, ref.Exp) {
+			t.Errorf("%s kernels accumulate another state than %s", k.name, old.name)
+		}
+		if !bytes.Equal(file, refFile) {
+			t.Errorf("%s kernels fit other reducer bytes than %s", k.name, old.name)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package reduce
 
 import (
+	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -13,37 +14,53 @@ import (
 // x holds integers whose column sums of squares stay below 2^53 (Flush's
 // chunks), so every tile sum is an exact integer and is added to the int64
 // accumulator as such. Columns of x are packed into panels of 6 (the
-// micro-tile's rows) and 8 (its columns), row-major inside a panel; the
-// micro-kernel computes a 6×8 tile over all rows of the chunk (assembly with
-// AVX2+FMA in syrk_amd64.s, kernel64Go elsewhere). Panels of 6 are processed
-// in blocks of syrkBlockPanels, which with the chunk's rows stay in L2 while
-// one panel of 8 stays in L1.
+// micro-tile's rows) and nr (its columns: 8, or 16 with AVX-512), row-major
+// inside a panel; the micro-kernel computes a 6×nr tile over all rows of the
+// chunk (assembly with AVX-512 or AVX2+FMA in syrk_amd64.s, kernel64Go
+// elsewhere). Panels of 6 are processed in blocks of syrkBlockPanels, which
+// with the chunk's rows stay in L2 while one panel of nr stays in L1.
 
 const (
 	syrkMR          = 6
-	syrkNR          = 8
+	syrkMaxNR       = 16
 	syrkBlockPanels = 8
 )
 
-// syrkKernel computes c[i*8+j] = Σ_{r<k} a[r*6+i]·b[r*8+j] for i<6, j<8.
-// It is chosen once, in init, from the CPU's features (tests swap it).
-var syrkKernel = kernel64Go
+// syrkKernels is a set of micro-kernels for tiles of 6×nr.
+type syrkKernels struct {
+	name string
+	nr   int
+	// tile sets c[i*nr+j] = Σ_{r<k} a[r*6+i]·b[r*nr+j] for i<6, j<nr.
+	tile func(k int, a, b, c []float64)
+	// acc computes, for each chunk of rows cuts[c−1]..cuts[c] (from 0), the
+	// same tile t over the chunk's rows, whose entries must be integers of
+	// magnitude ≤ 2^51, and adds int64(t[i*nr+j]) to dst[offs[i]+j].
+	acc func(cuts []int, a, b []float64, dst []int64, offs [syrkMR]int)
+}
 
-// syrkAccKernel computes, for each chunk of rows cuts[c−1]..cuts[c] (from
-// 0), the same tile t over the chunk's rows, whose entries must be integers
-// of magnitude ≤ 2^51, and adds int64(t[i*8+j]) to dst[offs[i]+j].
-var syrkAccKernel = kernel64AccGo
+// syrkGo is the portable set; syrkK is the one in use, chosen once, in init,
+// from the CPU's features (tests swap it).
+var (
+	syrkGo = syrkKernels{"go", 8, kernel64Go8, kernel64AccGo8}
+	syrkK  = syrkGo
+)
 
-func kernel64AccGo(cuts []int, a, b []float64, dst []int64, offs [syrkMR]int) {
-	var c [syrkMR * syrkNR]float64
+func kernel64Go8(k int, a, b, c []float64) { kernel64Go(8, k, a, b, c) }
+
+func kernel64AccGo8(cuts []int, a, b []float64, dst []int64, offs [syrkMR]int) {
+	kernel64AccGo(8, cuts, a, b, dst, offs)
+}
+
+func kernel64AccGo(nr int, cuts []int, a, b []float64, dst []int64, offs [syrkMR]int) {
+	var c [syrkMR * syrkMaxNR]float64
 	r0 := 0
 	for _, r1 := range cuts {
 		if r1 > r0 {
-			syrkKernel(r1-r0, a[r0*syrkMR:], b[r0*syrkNR:], c[:])
+			kernel64Go(nr, r1-r0, a[r0*syrkMR:], b[r0*nr:], c[:])
 			for i, o := range offs {
-				row := dst[o : o+syrkNR]
+				row := dst[o : o+nr]
 				for j := range row {
-					row[j] += int64(c[i*syrkNR+j])
+					row[j] += int64(c[i*nr+j])
 				}
 			}
 		}
@@ -51,22 +68,23 @@ func kernel64AccGo(cuts []int, a, b []float64, dst []int64, offs [syrkMR]int) {
 	}
 }
 
-func kernel64Go(k int, a, b, c []float64) {
+func kernel64Go(nr, k int, a, b, c []float64) {
 	a = a[:k*syrkMR]
-	b = b[:k*syrkNR]
-	c = c[:syrkMR*syrkNR]
-	var acc [syrkMR * syrkNR]float64
+	b = b[:k*nr]
+	c = c[:syrkMR*nr]
+	var acc [syrkMR * syrkMaxNR]float64
 	for r := 0; r < k; r++ {
 		ar := a[r*syrkMR : r*syrkMR+syrkMR : r*syrkMR+syrkMR]
-		br := b[r*syrkNR : r*syrkNR+syrkNR : r*syrkNR+syrkNR]
+		br := b[r*nr : r*nr+nr : r*nr+nr]
 		for i, av := range ar {
-			t := acc[i*syrkNR : i*syrkNR+syrkNR : i*syrkNR+syrkNR]
+			t := acc[i*nr : i*nr+nr : i*nr+nr]
 			for j, bv := range br {
-				t[j] += av * bv
+				// Fused, as the assembly kernels: the same bits.
+				t[j] = math.FMA(av, bv, t[j])
 			}
 		}
 	}
-	copy(c, acc[:])
+	copy(c, acc[:syrkMR*nr])
 }
 
 // syrkScratch holds packed panels, reused between chunks.
@@ -105,7 +123,7 @@ func syrkExact(acc []int64, x []float64, cuts []int, d int, s *syrkScratch) {
 		return
 	}
 	s.pa = packPanels(s.pa, x, n, d, syrkMR)
-	s.pb = packPanels(s.pb, x, n, d, syrkNR)
+	s.pb = packPanels(s.pb, x, n, d, syrkK.nr)
 	npA := (d + syrkMR - 1) / syrkMR
 	blocks := (npA + syrkBlockPanels - 1) / syrkBlockPanels
 	workers := min(runtime.GOMAXPROCS(0), 4, blocks)
@@ -137,36 +155,38 @@ func syrkExact(acc []int64, x []float64, cuts []int, d int, s *syrkScratch) {
 
 // syrkBlock adds the rows of block blk (panels of 6) of the upper triangle.
 func syrkBlock(acc []int64, pa, pb []float64, cuts []int, d, blk int) {
+	k := syrkK
+	nr := k.nr
 	n := cuts[len(cuts)-1]
 	npA := (d + syrkMR - 1) / syrkMR
-	npB := (d + syrkNR - 1) / syrkNR
+	npB := (d + nr - 1) / nr
 	p0 := blk * syrkBlockPanels
 	p1 := min(npA, p0+syrkBlockPanels)
-	var c [syrkMR * syrkNR]float64
-	for q := (p0 * syrkMR) / syrkNR; q < npB; q++ {
-		j0 := q * syrkNR
-		bq := pb[q*syrkNR*n : (q+1)*syrkNR*n]
+	var c [syrkMR * syrkMaxNR]float64
+	for q := (p0 * syrkMR) / nr; q < npB; q++ {
+		j0 := q * nr
+		bq := pb[q*nr*n : (q+1)*nr*n]
 		for p := p0; p < p1; p++ {
 			i0 := p * syrkMR
-			if j0+syrkNR <= i0 {
+			if j0+nr <= i0 {
 				continue
 			}
-			if j0 >= i0+syrkMR-1 && j0+syrkNR <= d && i0+syrkMR <= d {
+			ap := pa[p*syrkMR*n : (p+1)*syrkMR*n]
+			if j0 >= i0+syrkMR-1 && j0+nr <= d && i0+syrkMR <= d {
 				// Interior tile: every (i, j) is in the upper triangle.
 				var offs [syrkMR]int
 				for ii := range offs {
 					i := i0 + ii
 					offs[ii] = i*d - i*(i-1)/2 - i + j0
 				}
-				syrkAccKernel(cuts, pa[p*syrkMR*n:(p+1)*syrkMR*n], bq, acc, offs)
+				k.acc(cuts, ap, bq, acc, offs)
 				continue
 			}
-			ap := pa[p*syrkMR*n : (p+1)*syrkMR*n]
 			r0 := 0
 			for _, r1 := range cuts {
 				if r1 > r0 {
-					syrkKernel(r1-r0, ap[r0*syrkMR:], bq[r0*syrkNR:], c[:])
-					syrkAddTile(acc, &c, i0, j0, d)
+					k.tile(r1-r0, ap[r0*syrkMR:], bq[r0*nr:], c[:])
+					syrkAddTile(acc, c[:syrkMR*nr], nr, i0, j0, d)
 				}
 				r0 = r1
 			}
@@ -174,17 +194,17 @@ func syrkBlock(acc []int64, pa, pb []float64, cuts []int, d, blk int) {
 	}
 }
 
-// syrkAddTile adds the upper-triangle entries of the 6×8 tile c at (i0, j0)
+// syrkAddTile adds the upper-triangle entries of the 6×nr tile c at (i0, j0)
 // to acc.
-func syrkAddTile(acc []int64, c *[syrkMR * syrkNR]float64, i0, j0, d int) {
+func syrkAddTile(acc []int64, c []float64, nr, i0, j0, d int) {
 	for ii := range syrkMR {
 		i := i0 + ii
 		if i >= d {
 			break
 		}
 		base := i*d - i*(i-1)/2 - i // packed index of (i, j) is base + j
-		for jj := max(0, i-j0); jj < syrkNR && j0+jj < d; jj++ {
-			acc[base+j0+jj] += int64(c[ii*syrkNR+jj])
+		for jj := max(0, i-j0); jj < nr && j0+jj < d; jj++ {
+			acc[base+j0+jj] += int64(c[ii*nr+jj])
 		}
 	}
 }
