@@ -2,13 +2,22 @@ package metrics
 
 import "golang.org/x/sys/cpu"
 
-var hasAVX2FMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+var (
+	hasAVX2FMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+	// useAVX512 selects dot4x3z when d is a multiple of 16 (every pair then
+	// goes through it, tiles and rows alike). Tests switch it off to check
+	// the AVX2 kernels.
+	useAVX512 = cpu.X86.HasAVX512F
+)
 
 //go:noescape
 func dot4x2(q *float32, qs int, x *float32, xs int, n int, out *[8]float32)
 
 //go:noescape
 func dot4x3(q *float32, qs int, x *float32, xs int, n int, out *[12]float32)
+
+//go:noescape
+func dot4x3z(q0, q1, q2, q3, x0, x1, x2 *float32, n int, out *[12]float32)
 
 // xBlockBytes bounds the catalog rows dotTileAsm keeps in L2 while every
 // query quad of the tile passes over them (the quads' rows stay in L2 too).
@@ -24,6 +33,10 @@ const xBlockBytes = 96 << 10
 func dotTileAsm(dst, q []float32, nq int, x []float32, nx, d int) bool {
 	if !hasAVX2FMA || d%8 != 0 || d == 0 || nq == 0 || nx == 0 {
 		return false
+	}
+	if useAVX512 && d%16 == 0 {
+		dotTileZ(dst, q, nq, x, nx, d)
+		return true
 	}
 	xb := max(3, xBlockBytes/(4*d)/3*3)
 	for j0 := 0; j0 < nx; j0 += xb {
@@ -61,6 +74,35 @@ func dotTileAsm(dst, q []float32, nq int, x []float32, nx, d int) bool {
 	return true
 }
 
+// dotTileZ is dotTileAsm with dot4x3z (d a multiple of 16): missing query
+// rows and catalog columns of a 4×3 block repeat the last real one.
+func dotTileZ(dst, q []float32, nq int, x []float32, nx, d int) {
+	xb := max(3, xBlockBytes/(4*d)/3*3)
+	var out [12]float32
+	for j0 := 0; j0 < nx; j0 += xb {
+		j1 := min(nx, j0+xb)
+		for i := 0; i < nq; i += 4 {
+			rows := min(4, nq-i)
+			var qp [4]*float32
+			for r := range qp {
+				qp[r] = &q[(i+min(r, rows-1))*d]
+			}
+			for j := j0; j < j1; j += 3 {
+				cols := min(3, j1-j)
+				var xp [3]*float32
+				for c := range xp {
+					xp[c] = &x[(j+min(c, cols-1))*d]
+				}
+				dot4x3z(qp[0], qp[1], qp[2], qp[3], xp[0], xp[1], xp[2], d, &out)
+				for r := range rows {
+					o := dst[(i+r)*nx+j : (i+r)*nx+j+cols]
+					copy(o, out[3*r:3*r+cols])
+				}
+			}
+		}
+	}
+}
+
 // dotRowsTail scores query rows i0..nq−1 (fewer than 4) against catalog
 // rows j0..j1−1 with dot4x2, one query row at a time (repeated in every slot).
 func dotRowsTail(dst, q []float32, i0, nq int, x []float32, j0, j1, nx, d int) {
@@ -85,6 +127,10 @@ func dotRowsTail(dst, q []float32, i0, nq int, x []float32, j0, j1, nx, d int) {
 func dotRowAsm(dst, q, x []float32, nx, d int) bool {
 	if !hasAVX2FMA || d%8 != 0 || d == 0 || nx == 0 {
 		return false
+	}
+	if useAVX512 && d%16 == 0 {
+		dotTileZ(dst, q[:d], 1, x, nx, d)
+		return true
 	}
 	var out [8]float32
 	for j := 0; j < nx; j += 2 {

@@ -10,6 +10,15 @@ import (
 // sits in a tile (block boundaries never change a score), and is close to
 // the index-order float32 dot product.
 func TestDotTilePositionIndependent(t *testing.T) {
+	for _, wide := range []bool{true, false} {
+		old := useAVX512
+		useAVX512 = useAVX512 && wide // false: the AVX2 kernels on an AVX-512 CPU
+		testDotTilePositionIndependent(t)
+		useAVX512 = old
+	}
+}
+
+func testDotTilePositionIndependent(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, d := range []int{8, 24, 256, 13} {
 		for _, shape := range [][2]int{{1, 1}, {4, 2}, {5, 3}, {7, 11}, {9, 1}, {13, 400}} {
