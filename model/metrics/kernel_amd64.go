@@ -19,6 +19,12 @@ func dot4x3(q *float32, qs int, x *float32, xs int, n int, out *[12]float32)
 //go:noescape
 func dot4x3z(q0, q1, q2, q3, x0, x1, x2 *float32, n int, out *[12]float32)
 
+//go:noescape
+func dot4x3zs(q0, q1, q2, q3, x *float32, xs, ntri, n int, out *float32)
+
+// zStrip is the number of catalog triples dot4x3zs scores per call.
+const zStrip = 16
+
 // xBlockBytes bounds the catalog rows dotTileAsm keeps in L2 while every
 // query quad of the tile passes over them (the quads' rows stay in L2 too).
 const xBlockBytes = 96 << 10
@@ -79,6 +85,7 @@ func dotTileAsm(dst, q []float32, nq int, x []float32, nx, d int) bool {
 func dotTileZ(dst, q []float32, nq int, x []float32, nx, d int) {
 	xb := max(3, xBlockBytes/(4*d)/3*3)
 	var out [12]float32
+	var strip [12 * zStrip]float32
 	for j0 := 0; j0 < nx; j0 += xb {
 		j1 := min(nx, j0+xb)
 		for i := 0; i < nq; i += 4 {
@@ -87,7 +94,23 @@ func dotTileZ(dst, q []float32, nq int, x []float32, nx, d int) {
 			for r := range qp {
 				qp[r] = &q[(i+min(r, rows-1))*d]
 			}
-			for j := j0; j < j1; j += 3 {
+			j := j0
+			for ; j+3 <= j1; j += 3 * zStrip {
+				ntri := min(zStrip, (j1-j)/3)
+				_ = x[(j+3*ntri)*d-1]
+				dot4x3zs(qp[0], qp[1], qp[2], qp[3], &x[j*d], d, ntri, d, &strip[0])
+				for r := range rows {
+					o := dst[(i+r)*nx+j : (i+r)*nx+j+3*ntri]
+					for t := range ntri {
+						o[3*t], o[3*t+1], o[3*t+2] = strip[12*t+3*r], strip[12*t+3*r+1], strip[12*t+3*r+2]
+					}
+				}
+				if ntri < zStrip {
+					j += 3 * ntri
+					break
+				}
+			}
+			for ; j < j1; j += 3 {
 				cols := min(3, j1-j)
 				var xp [3]*float32
 				for c := range xp {
