@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/lapack/lapack64"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -87,7 +89,8 @@ type subspace struct {
 
 // orth makes the columns of the d×l q orthonormal in place (Cholesky QR,
 // passes times: twice gives orthonormality to rounding for a condition
-// number up to ~1e7), reporting false if they are numerically dependent.
+// number up to ~1e7; Householder QR where Cholesky fails), reporting false
+// if the result is not finite.
 func (s *subspace) orth(q []float64, passes int) bool {
 	d, l := s.d, s.l
 	if s.g == nil {
@@ -98,7 +101,11 @@ func (s *subspace) orth(q []float64, passes int) bool {
 		gemmTN(s.g, q, q, d, l, l, &s.sc) // G = QᵀQ
 		var ch mat.Cholesky
 		if !ch.Factorize(mat.NewSymDense(l, s.g)) {
-			return false
+			// Numerically dependent columns (a rank-deficient covariance,
+			// e.g. fewer rows than l): Householder QR still gives an
+			// orthonormal basis, completing the span with other directions.
+			orthHouseholder(q, d, l)
+			continue
 		}
 		var r, ri mat.TriDense
 		ch.UTo(&r)
@@ -119,6 +126,21 @@ func (s *subspace) orth(q []float64, passes int) bool {
 		}
 	}
 	return true
+}
+
+// orthHouseholder replaces the d×l q (d ≥ l) by the Q of its Householder QR.
+func orthHouseholder(q []float64, d, l int) {
+	a := blas64.General{Rows: d, Cols: l, Stride: l, Data: q}
+	tau := make([]float64, l)
+	work := make([]float64, 1)
+	lapack64.Geqrf(a, tau, work, -1)
+	work = make([]float64, int(work[0]))
+	lapack64.Geqrf(a, tau, work, len(work))
+	lapack64.Orgqr(a, tau, work[:1], -1)
+	if n := int(work[0]); n > len(work) {
+		work = make([]float64, n)
+	}
+	lapack64.Orgqr(a, tau, work, len(work))
 }
 
 // rayleighRitz returns the Ritz values of C on span(Q) in decreasing order,
