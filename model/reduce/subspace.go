@@ -27,8 +27,9 @@ const (
 // subspace iteration on l = 2k + 16 vectors with Rayleigh–Ritz, to
 // residuals ‖Cv − θv‖ ≤ SubspaceTol·θ₁. The start is a fixed pseudo-random
 // basis, so the result is a deterministic function of c. It falls back to
-// eigenFull when the subspace is as large as the space, when the iterate
-// loses rank or when it has not converged after subspaceMaxIter steps.
+// eigenFull when the subspace would be more than 3/4 of the space, when an
+// eigendecomposition fails or the iterate is not finite, or when it has not
+// converged after subspaceMaxIter steps.
 func eigenSubspace(c []float64, d, k int) (vals, vecs []float64, err error) {
 	l := min(d, 2*k+16)
 	if 4*l > 3*d {
