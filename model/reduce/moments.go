@@ -58,6 +58,15 @@ type Moments struct {
 	// Adds holds, per bin, the number of chunks added to Lo since it was
 	// last normalised to [0, 2^32): |Lo| ≤ 2^32 + Adds·2^51 < 2^63.
 	Adds []int64
+
+	scratch *flushScratch // Flush's buffers, kept between flushes
+}
+
+// flushScratch holds Flush's buffers.
+type flushScratch struct {
+	chunk, colSq []float64
+	cuts         []int
+	tile         syrkScratch
 }
 
 // N returns the number of rows folded into the bins.
@@ -153,10 +162,18 @@ func (m *Moments) Flush() {
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return exps[a] - exps[b] })
-	chunk := make([]float64, 0, nr*d)
-	colSq := make([]float64, d)
-	var tile syrkScratch
-	var cuts []int
+	if m.scratch == nil {
+		m.scratch = &flushScratch{}
+	}
+	sc := m.scratch
+	if cap(sc.chunk) < nr*d {
+		sc.chunk = make([]float64, 0, nr*d)
+	}
+	if cap(sc.colSq) < d {
+		sc.colSq = make([]float64, d)
+	}
+	chunk, colSq, cuts := sc.chunk[:0], sc.colSq[:d], sc.cuts[:0]
+	tile := &sc.tile
 	for lo := 0; lo < nr; {
 		e := exps[order[lo]]
 		hi := lo
@@ -189,10 +206,11 @@ func (m *Moments) Flush() {
 		}
 		cuts = append(cuts, len(chunk)/d)
 		m.reserve(b, int64(len(cuts)))
-		syrkExact(acc, chunk, cuts, d, &tile)
+		syrkExact(acc, chunk, cuts, d, tile)
 		m.Count[b] += int64(hi - lo)
 		lo = hi
 	}
+	sc.cuts = cuts
 	m.Pending = m.Pending[:0]
 }
 

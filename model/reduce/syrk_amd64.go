@@ -17,32 +17,52 @@ func kernel64AccAVX512(cuts *int, ncuts int, a, b *float64, dst *int64, offs *[s
 // Micro-kernels in syrk_amd64.s: 6×8 tiles with AVX2+FMA, 6×16 with
 // AVX-512 (F and DQ, for the exact float64 → int64 conversion).
 var (
-	syrkAVX2 = syrkKernels{"avx2", 8,
-		func(k int, a, b, c []float64) { tileAsm(kernel64AVX2, 8, k, a, b, c) },
-		func(cuts []int, a, b []float64, dst []int64, offs [syrkMR]int) {
-			accAsm(kernel64AccAVX2, 8, cuts, a, b, dst, offs)
-		}}
-	syrkAVX512 = syrkKernels{"avx512", 16,
-		func(k int, a, b, c []float64) { tileAsm(kernel64AVX512, 16, k, a, b, c) },
-		func(cuts []int, a, b []float64, dst []int64, offs [syrkMR]int) {
-			accAsm(kernel64AccAVX512, 16, cuts, a, b, dst, offs)
-		}}
+	syrkAVX2   = syrkKernels{"avx2", 8, tileAVX2, accAVX2}
+	syrkAVX512 = syrkKernels{"avx512", 16, tileAVX512, accAVX512}
 )
 
-func tileAsm(kern func(k int, a, b, c *float64), nr, k int, a, b, c []float64) {
-	if k <= 0 {
-		clear(c[:syrkMR*nr])
-		return
+// The wrappers check bounds, then call the assembly directly (not through a
+// func value, which would make offs escape: one allocation per tile).
+
+func tileAVX2(k int, a, b, c []float64) {
+	if tileOK(8, k, a, b, c) {
+		kernel64AVX2(k, &a[0], &b[0], &c[0])
 	}
-	_, _, _ = a[k*syrkMR-1], b[k*nr-1], c[syrkMR*nr-1]
-	kern(k, &a[0], &b[0], &c[0])
 }
 
-func accAsm(kern func(cuts *int, ncuts int, a, b *float64, dst *int64, offs *[syrkMR]int), nr int,
-	cuts []int, a, b []float64, dst []int64, offs [syrkMR]int) {
+func tileAVX512(k int, a, b, c []float64) {
+	if tileOK(16, k, a, b, c) {
+		kernel64AVX512(k, &a[0], &b[0], &c[0])
+	}
+}
+
+func accAVX2(cuts []int, a, b []float64, dst []int64, offs [syrkMR]int) {
+	if accOK(8, cuts, a, b, dst, &offs) {
+		kernel64AccAVX2(&cuts[0], len(cuts), &a[0], &b[0], &dst[0], &offs)
+	}
+}
+
+func accAVX512(cuts []int, a, b []float64, dst []int64, offs [syrkMR]int) {
+	if accOK(16, cuts, a, b, dst, &offs) {
+		kernel64AccAVX512(&cuts[0], len(cuts), &a[0], &b[0], &dst[0], &offs)
+	}
+}
+
+// tileOK checks a tile call's bounds; it clears c and reports false for k = 0.
+func tileOK(nr, k int, a, b, c []float64) bool {
+	if k <= 0 {
+		clear(c[:syrkMR*nr])
+		return false
+	}
+	_, _, _ = a[k*syrkMR-1], b[k*nr-1], c[syrkMR*nr-1]
+	return true
+}
+
+// accOK checks an accumulating call's bounds; false means no rows.
+func accOK(nr int, cuts []int, a, b []float64, dst []int64, offs *[syrkMR]int) bool {
 	n := cuts[len(cuts)-1]
 	if n == 0 {
-		return
+		return false
 	}
 	_, _ = a[n*syrkMR-1], b[n*nr-1]
 	prev := 0
@@ -55,7 +75,7 @@ func accAsm(kern func(cuts *int, ncuts int, a, b *float64, dst *int64, offs *[sy
 	for _, o := range offs {
 		_ = dst[o+nr-1]
 	}
-	kern(&cuts[0], len(cuts), &a[0], &b[0], &dst[0], &offs)
+	return true
 }
 
 func init() {
