@@ -23,6 +23,8 @@ var examples = map[string]string{
   vindex reindex --catalog features/ --index nightly/ --refit      # refit the reducer on tonight's catalog`,
 	"query": `  vindex query --index nightly/ --song P_0000042 --k 10
   vindex query --index idx/ --features upload.parquet --json`,
+	"serve": `  vindex serve --index nightly/ --addr 127.0.0.1:8080
+  vindex serve --index gs://bucket/nightly --addr :8080 --poll 5m   # then: curl localhost:8080/v1/songs/P_0000042/neighbors`,
 	"version": `  vindex version`,
 	"weights inspect": `  vindex weights inspect model_re-move_lsr.pt
   vindex weights inspect --tensors --sum-method 4 model.pt`,

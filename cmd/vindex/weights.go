@@ -101,24 +101,20 @@ type checkpointInfo struct {
 }
 
 func readCheckpointInfo(path string, cfg model.Config) (*checkpointInfo, error) {
-	f, err := os.Open(path)
+	f, size, err := model.OpenCheckpoint(path)
 	if err != nil {
 		return nil, fmt.Errorf("weights: %w", err)
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("weights: %w", err)
-	}
-	info := &checkpointInfo{path: path, size: st.Size()}
-	info.format, err = model.SniffCheckpoint(f, st.Size())
+	info := &checkpointInfo{path: path, size: size}
+	info.format, err = model.SniffCheckpoint(f, size)
 	if err != nil {
 		return nil, fmt.Errorf("weights: %s: %w", path, err)
 	}
 	if info.format == model.FormatSafetensors {
-		info.dict, info.meta, err = safetensors.Read(f, st.Size())
+		info.dict, info.meta, err = safetensors.Read(f, size)
 	} else {
-		info.dict, err = model.ReadCheckpoint(f, st.Size())
+		info.dict, err = model.ReadCheckpoint(f, size)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("weights: %s: %w", path, err)
