@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -35,7 +36,21 @@ func main() {
 	dim := flag.Int("bench_dim", 256, "synthetic dimension")
 	useBeam := flag.Bool("bench_beam", false, "run the Beam pipeline on prism instead of metrics.Evaluate")
 	out := flag.String("bench_out", "", "report folder for -beam (default: a temp folder)")
+	prof := flag.String("bench_cpuprofile", "", "write a CPU profile to this file")
 	flag.Parse()
+	if *prof != "" {
+		f, err := os.Create(*prof)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "gobench:", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "gobench:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
 	beam.Init()
 	if err := run(*npyPath, *labels, *synth, *dim, *useBeam, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "gobench:", err)
