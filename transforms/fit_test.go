@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -163,6 +164,28 @@ func TestFitPCABeam(t *testing.T) {
 	closeTo(t, "mean", got.Mean(), want.Mean(), 1e-9)
 	if gi := got.Info(); gi.FitCount != 400 || gi.Model != "move-test" || gi.Method != reduce.PCA {
 		t.Errorf("info %+v", gi)
+	}
+	// On prism, from the rows in another order and through a Reshuffle (other
+	// bundles): the same file, byte for byte (issue 12.6).
+	rev := slices.Clone(embs)
+	slices.Reverse(rev)
+	path2 := filepath.Join(t.TempDir(), "pca.vxr")
+	p2, s2 := beam.NewPipelineWithRoot()
+	WriteReducer(s2, path2, Fit(s2, beam.Reshuffle(s2, beam.CreateList(s2, rev)), FitConfig{Method: reduce.PCA, K: 5}))
+	runPipeline(t, p2)
+	b1, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2, err := os.ReadFile(path2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b1, b2) {
+		t.Error("the reducer file differs with the input order and bundling")
+	}
+	if wb, _ := want.MarshalBinary(); !bytes.Equal(b1, wb) {
+		t.Error("the pipeline's reducer file differs from reduce.FitPCA's on the same rows")
 	}
 }
 
