@@ -16,11 +16,11 @@ const BlockRows = 256
 // within a factor 2 of the largest is kept exactly.
 const quantBits = 25
 
-// chunkBound bounds Σq² of every column inside one chunk of quantised rows,
-// so that by Cauchy–Schwarz every partial sum of Σ q_i·q_j in the chunk is an
-// integer of magnitude ≤ 2^51: float64 computes it exactly, in any order, and
-// the kernel converts it to int64 with one addition (syrk_amd64.s).
-const chunkBound = 1 << 51
+// A chunk of quantised rows keeps Σq² of every column ≤ the kernel set's
+// bound (syrkKernels.bound: 2^53, or 2^51 for AVX2, whose conversion to
+// int64 is one addition), so that by Cauchy–Schwarz every partial sum of
+// Σ q_i·q_j in the chunk is an integer float64 computes exactly, in any
+// order. The chunks differ between kernel sets; the sums do not.
 
 // Moments accumulates the count, sum and sum of outer products of float32
 // vectors: the sufficient statistics of PCA. Its fields are exported flat
@@ -173,6 +173,7 @@ func (m *Moments) Flush() {
 		sc.colSq = make([]float64, d)
 	}
 	chunk, colSq, cuts := sc.chunk[:0], sc.colSq[:d], sc.cuts[:0]
+	bound := syrkK.bound
 	tile := &sc.tile
 	for lo := 0; lo < nr; {
 		e := exps[order[lo]]
@@ -190,7 +191,7 @@ func (m *Moments) Flush() {
 			row := quantise(m.Pending[r*d:(r+1)*d], e, chunk[len(chunk):len(chunk)+d])
 			over := false
 			for j, q := range row {
-				if colSq[j]+q*q > chunkBound {
+				if colSq[j]+q*q > bound {
 					over = true
 				}
 			}

@@ -30,18 +30,22 @@ const (
 type syrkKernels struct {
 	name string
 	nr   int
+	// bound is the largest magnitude acc's tile entries may reach (see
+	// Flush's chunks): float64's exact-integer limit, 2^53, unless the
+	// conversion to int64 needs less.
+	bound float64
 	// tile sets c[i*nr+j] = Σ_{r<k} a[r*6+i]·b[r*nr+j] for i<6, j<nr.
 	tile func(k int, a, b, c []float64)
 	// acc computes, for each chunk of rows cuts[c−1]..cuts[c] (from 0), the
 	// same tile t over the chunk's rows, whose entries must be integers of
-	// magnitude ≤ 2^51, and adds int64(t[i*nr+j]) to dst[offs[i]+j].
+	// magnitude ≤ bound, and adds int64(t[i*nr+j]) to dst[offs[i]+j].
 	acc func(cuts []int, a, b []float64, dst []int64, offs [syrkMR]int)
 }
 
 // syrkGo is the portable set; syrkK is the one in use, chosen once, in init,
 // from the CPU's features (tests swap it).
 var (
-	syrkGo = syrkKernels{"go", 8, kernel64Go8, kernel64AccGo8}
+	syrkGo = syrkKernels{"go", 8, 1 << 53, kernel64Go8, kernel64AccGo8}
 	syrkK  = syrkGo
 )
 

@@ -17,8 +17,8 @@ func kernel64AccAVX512(cuts *int, ncuts int, a, b *float64, dst *int64, offs *[s
 // Micro-kernels in syrk_amd64.s: 6×8 tiles with AVX2+FMA, 6×16 with
 // AVX-512 (F and DQ, for the exact float64 → int64 conversion).
 var (
-	syrkAVX2   = syrkKernels{"avx2", 8, tileAVX2, accAVX2}
-	syrkAVX512 = syrkKernels{"avx512", 16, tileAVX512, accAVX512}
+	syrkAVX2   = syrkKernels{"avx2", 8, 1 << 51, tileAVX2, accAVX2}
+	syrkAVX512 = syrkKernels{"avx512", 16, 1 << 53, tileAVX512, accAVX512}
 )
 
 // The wrappers check bounds, then call the assembly directly (not through a
