@@ -57,10 +57,10 @@
 // compared after applying vindex's convention to sklearn's output.
 //
 // Cost (bench/pca, 15,000 × 2048 → 256, see bench/RESULTS.md): folding rows
-// is d²/2 exact multiply-adds per row, split over goroutines (~1.8 CPU-s
-// with AVX-512); the subspace solver converges in 4 multiplications of the
-// 2048×2048 covariance by 528 vectors (~0.9 CPU-s), against 72 s for the
-// full solver. Memory: an accumulator holds two int64 words per packed
+// is d²/2 exact multiply-adds per row, split over goroutines (~1.5 CPU-s
+// with AVX-512); the subspace solver converges in 4–5 multiplications of
+// the 2048×2048 covariance by 528 vectors (~0.9–1.2 CPU-s), against 72 s for
+// the full solver. Memory: an accumulator holds two int64 words per packed
 // co-moment entry per row exponent present (the high word only after ~2,000
 // chunks), 16–32 MB per exponent at d = 2048, against 16 MB before.
 //
