@@ -31,8 +31,9 @@
 // so a mean large compared with the spread costs no accuracy.
 //
 // The top K eigenpairs of the covariance are computed by subspace iteration
-// on 2K+16 vectors (Cholesky QR) with a Rayleigh–Ritz step after every
-// multiplication from the fourth on, until every one of the K Ritz pairs has a residual
+// on 2K+16 vectors (Cholesky QR) with Rayleigh–Ritz steps (the first after
+// four multiplications, the next where the residuals predict convergence),
+// until every one of the K Ritz pairs has a residual
 // ‖Cv − θv‖ ≤ 1e-10·θ₁ (SubspaceTol); an eigenvector's error is at most its
 // residual over its eigenvalue gap. The start is a fixed pseudo-random basis,
 // so the result is deterministic. SolverFull (gonum's mat.EigenSym, every

@@ -13,13 +13,13 @@ const (
 	// subspaceMaxIter bounds SolverSubspace's multiplications by C before it
 	// falls back to the full solver.
 	subspaceMaxIter = 64
-	// subspaceRR is the number of multiplications between Rayleigh–Ritz
-	// steps (each one an eigendecomposition of an l×l matrix), the first
-	// after subspaceFirstRR multiplications. On bench/pca's kind of data
-	// (15,000 × 2048 → 256) l = 528 converges after 4 or 5
-	// multiplications.
-	subspaceRR      = 1
-	subspaceFirstRR = 4
+	// The first Rayleigh–Ritz step (an eigendecomposition of an l×l
+	// matrix) comes after subspaceFirstRR multiplications, the next ones
+	// where the residuals predict convergence (nextRR), at most
+	// subspaceMaxRRGap apart. On bench/pca's kind of data (15,000 × 2048 →
+	// 256) l = 528 converges after 4 or 5 multiplications.
+	subspaceFirstRR  = 4
+	subspaceMaxRRGap = 8
 )
 
 // eigenSubspace returns the k largest eigenvalues of the d×d symmetric c in
@@ -42,8 +42,11 @@ func eigenSubspace(c []float64, d, k int) (vals, vecs []float64, err error) {
 	}
 	s := &subspace{d: d, l: l}
 	// Rayleigh–Ritz needs an orthonormal Q (two Cholesky QR passes); a plain
-	// power step only a well-scaled one (one pass).
-	isRR := func(it int) bool { return it >= subspaceFirstRR && it%subspaceRR == 0 }
+	// power step only a well-scaled one (one pass). The first Rayleigh–Ritz
+	// step comes after subspaceFirstRR multiplications; each unconverged one
+	// schedules the next from its residuals (nextRR).
+	nextRRAt := subspaceFirstRR
+	isRR := func(it int) bool { return it == nextRRAt }
 	passes := func(next int) int {
 		if isRR(next) {
 			return 2
@@ -67,11 +70,13 @@ func eigenSubspace(c []float64, d, k int) (vals, vecs []float64, err error) {
 		if !ok {
 			return eigenFull(c, d, k)
 		}
-		if s.converged(theta, v, cv, k) {
+		worst := s.residualRatio(theta, v, cv, k)
+		if worst <= 1 {
 			vals = theta[:k]
 			vecs = transpose(nil, v, d, l)[:k*d]
 			return vals, vecs, nil
 		}
+		nextRRAt = it + nextRR(worst, theta, k, l)
 		copy(q, cv)
 		if !s.orth(q, passes(it+1)) {
 			return eigenFull(c, d, k)
@@ -180,9 +185,9 @@ func (s *subspace) rayleighRitz(q, y []float64) (theta, v, cv []float64, ok bool
 	return theta, v, cv, true
 }
 
-// converged reports whether the first k Ritz pairs have residuals
-// ‖Cv − θv‖ ≤ SubspaceTol·θ₁.
-func (s *subspace) converged(theta, v, cv []float64, k int) bool {
+// residualRatio returns the largest ‖Cv − θv‖ / (SubspaceTol·θ₁) of the
+// first k Ritz pairs: ≤ 1 means converged.
+func (s *subspace) residualRatio(theta, v, cv []float64, k int) float64 {
 	d, l := s.d, s.l
 	res := make([]float64, k)
 	for r := range d {
@@ -193,10 +198,26 @@ func (s *subspace) converged(theta, v, cv []float64, k int) bool {
 		}
 	}
 	tol := SubspaceTol * math.Abs(theta[0])
+	worst := 0.0
 	for _, r2 := range res {
-		if !(math.Sqrt(r2) <= tol) {
-			return false
+		r := math.Sqrt(r2) / tol
+		if !(r <= worst) { // NaN propagates
+			worst = r
 		}
 	}
-	return true
+	return worst
+}
+
+// nextRR returns how many multiplications to run before the next
+// Rayleigh–Ritz step, given the worst residual ratio of this one: the
+// residuals shrink by about ρ = θ_l/θ_k per multiplication (the last Ritz
+// value over the k-th), so the next step comes when they should have
+// reached the tolerance, at least 1 and at most subspaceMaxRRGap later.
+func nextRR(worst float64, theta []float64, k, l int) int {
+	rho := math.Abs(theta[l-1]) / math.Abs(theta[k-1])
+	if !(worst > 1) || !(rho > 0 && rho < 1) {
+		return 1
+	}
+	m := math.Ceil(math.Log(worst) / -math.Log(rho))
+	return int(max(1, min(subspaceMaxRRGap, m)))
 }
