@@ -48,6 +48,10 @@ type ManifestFile struct {
 	Rows   int64  `json:"rows"`
 	Bytes  int64  `json:"bytes"`
 	Schema string `json:"schema"`
+	// SHA256 is the hex SHA-256 of the file's bytes, hashed as they were
+	// written; "" in manifests written before it was recorded (then only
+	// the size is checked).
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 // Validate checks the manifest's invariants: known version, file names that
@@ -69,6 +73,9 @@ func (m *Manifest) Validate() error {
 		seen[f.Name] = true
 		if f.Rows < 0 || f.Bytes < 0 {
 			return fmt.Errorf("%w: file %q has negative counts", ErrManifest, f.Name)
+		}
+		if f.SHA256 != "" && !isHexDigest(f.SHA256) {
+			return fmt.Errorf("%w: file %q: sha256 %q is not 64 lowercase hex digits", ErrManifest, f.Name, f.SHA256)
 		}
 		rows += f.Rows
 	}
@@ -155,12 +162,19 @@ func (f StorageFS) ReadFile(name string) ([]byte, error) {
 	return storage.ReadFile(f.Ctx, name, maxManifestBytes)
 }
 
-// DatasetFile is one file of a dataset. Rows is the row count the folder's
-// manifest records, or -1 where there is no manifest.
+// DatasetFile is one file of a dataset. Rows and Bytes are the row count
+// and size the folder's manifest records, or -1 where there is no manifest;
+// SHA256 is the manifest's hash, "" where it records none.
 type DatasetFile struct {
-	Path string
-	Rows int64
+	Path   string
+	Rows   int64
+	Bytes  int64
+	SHA256 string
 }
+
+// Listed reports whether a manifest lists the file (it must then exist and
+// match the record: see VerifyFile).
+func (d DatasetFile) Listed() bool { return d.Rows >= 0 }
 
 func hasMeta(p string) bool { return strings.ContainsAny(p, `*?[\`) }
 
@@ -183,8 +197,8 @@ func ListDatasetFS(fsys DatasetFS, pattern string) ([]DatasetFile, error) {
 	if pattern == "" {
 		return nil, fmt.Errorf("schema: empty pattern: %w", ErrNoFiles)
 	}
-	manifests := map[string]map[string]int64{} // folder → listed base name → rows; nil for no manifest
-	manifestOf := func(dir string) (map[string]int64, error) {
+	manifests := map[string]map[string]ManifestFile{} // folder → listed base name → record; nil for no manifest
+	manifestOf := func(dir string) (map[string]ManifestFile, error) {
 		if m, ok := manifests[dir]; ok {
 			return m, nil
 		}
@@ -200,19 +214,23 @@ func ListDatasetFS(fsys DatasetFS, pattern string) ([]DatasetFile, error) {
 		if err != nil {
 			return nil, fmt.Errorf("schema: %s: %w", storage.Join(dir, ManifestName), err)
 		}
-		listed := make(map[string]int64, len(m.Files))
+		listed := make(map[string]ManifestFile, len(m.Files))
 		for _, f := range m.Files {
-			listed[f.Name] = f.Rows
+			listed[f.Name] = f
 		}
 		manifests[dir] = listed
 		return listed, nil
 	}
 	var out []DatasetFile
 	seen := map[string]bool{}
-	add := func(p string, rows int64) {
+	add := func(p string, mf *ManifestFile) {
 		if !seen[p] {
 			seen[p] = true
-			out = append(out, DatasetFile{Path: p, Rows: rows})
+			df := DatasetFile{Path: p, Rows: -1, Bytes: -1}
+			if mf != nil {
+				df.Rows, df.Bytes, df.SHA256 = mf.Rows, mf.Bytes, mf.SHA256
+			}
+			out = append(out, df)
 		}
 	}
 	// addFolder adds the data files of folder dir.
@@ -222,8 +240,8 @@ func ListDatasetFS(fsys DatasetFS, pattern string) ([]DatasetFile, error) {
 			return err
 		}
 		if listed != nil {
-			for name, rows := range listed {
-				add(storage.Join(dir, name), rows)
+			for name, mf := range listed {
+				add(storage.Join(dir, name), &mf)
 			}
 			return nil
 		}
@@ -237,7 +255,7 @@ func ListDatasetFS(fsys DatasetFS, pattern string) ([]DatasetFile, error) {
 		for _, p := range files {
 			_, base := storage.Split(p)
 			if isData(base) {
-				add(p, -1)
+				add(p, nil)
 			}
 		}
 		return nil
@@ -303,9 +321,9 @@ func ListDatasetFS(fsys DatasetFS, pattern string) ([]DatasetFile, error) {
 					return nil, fmt.Errorf("schema: %s: %w", dir, ErrIncomplete)
 				}
 			}
-			add(m, -1)
-		} else if rows, ok := listed[base]; ok {
-			add(m, rows)
+			add(m, nil)
+		} else if mf, ok := listed[base]; ok {
+			add(m, &mf)
 		}
 	}
 	if len(out) == 0 {
@@ -361,4 +379,16 @@ func ListDataset(pattern string) ([]string, error) {
 		out[i] = f.Path
 	}
 	return out, nil
+}
+
+func isHexDigest(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }

@@ -105,7 +105,7 @@ func (f *File) Songs(rg int) iter.Seq2[Song, error] {
 		f.rows(rg, "crema", func(r *record, rowErr error) bool {
 			s := Song{SongID: r.songID, WorkID: r.workID, Hop: r.hop, Crema: r.vec,
 				Title: r.title, Artist: r.artist, Year: r.year, Instrumental: r.instrumental,
-				DurationS: r.durationS, Extra: r.extra, File: f.name}
+				DurationS: r.durationS, Extra: r.extra, File: f.name, Row: r.row}
 			return yield(s, rowErr)
 		}, func(err error) { yield(Song{File: f.name}, err) })
 	}
@@ -124,6 +124,10 @@ func (f *File) typedSongs(rg int, yield func(Song, error) bool) {
 			yield(Song{File: f.name}, fmt.Errorf("schema: %s: row group %d: %w: %v", f.name, rg, ErrBadFile, p))
 		}
 	}()
+	row := int64(0)
+	for _, g := range f.pf.RowGroups()[:rg] {
+		row += g.NumRows()
+	}
 	r := parquet.NewGenericRowGroupReader[Song](f.pf.RowGroups()[rg])
 	defer r.Close()
 	buf := make([]Song, 8)
@@ -131,7 +135,8 @@ func (f *File) typedSongs(rg int, yield func(Song, error) bool) {
 		clear(buf)
 		n, err := r.Read(buf)
 		for i := range buf[:n] {
-			buf[i].File = f.name
+			buf[i].File, buf[i].Row = f.name, row
+			row++
 			if len(buf[i].Extra) == 0 {
 				buf[i].Extra = nil
 			}
@@ -160,7 +165,7 @@ func (f *File) Embeddings(rg int) iter.Seq2[Embedding, error] {
 			e := Embedding{SongID: r.songID, WorkID: r.workID, Embedding: r.vec, Model: r.model,
 				Reducer: r.reducer, ContentHash: r.contentHash,
 				Title: r.title, Artist: r.artist, Year: r.year, Instrumental: r.instrumental,
-				DurationS: r.durationS, Extra: r.extra, File: f.name}
+				DurationS: r.durationS, Extra: r.extra, File: f.name, Row: r.row}
 			return yield(e, rowErr)
 		}, func(err error) { yield(Embedding{File: f.name}, err) })
 	}
@@ -169,6 +174,7 @@ func (f *File) Embeddings(rg int) iter.Seq2[Embedding, error] {
 // record is one decoded row, the union of Song and Embedding fields.
 type record struct {
 	songID, workID, model, reducer, contentHash string
+	row                                         int64 // 0-based index in the file
 	title, artist, instrumental                 string
 	hop, year                                   int32
 	durationS                                   float32
@@ -357,7 +363,7 @@ func (f *File) rows(rg int, vector string, row func(*record, error) bool, fail f
 	for {
 		n, err := rows.ReadRows(buf)
 		for _, pr := range buf[:n] {
-			var r record
+			r := record{row: index}
 			col, derr := decodeRow(&r, pr, leaves, vector)
 			var rowErr error
 			if derr != nil {

@@ -151,6 +151,7 @@ func TestReadEmbeddingsRoundTrip(t *testing.T) {
 	}
 	// Rows read back name their file (Embedding.File, not a column).
 	embs[0].File, embs[1].File = filepath.Join(dir, "e.parquet"), filepath.Join(dir, "e.parquet")
+	embs[1].Row = 1
 	p, s := beam.NewPipelineWithRoot()
 	got, rejects := ReadEmbeddings(s, filepath.Join(dir, "*.parquet"))
 	passert.Equals(s, got, embs[0], embs[1])

@@ -37,11 +37,9 @@ var (
 	rowGroupsRead  = beam.NewCounter(CounterNamespace, "read.row_groups")
 )
 
-// datasetFile is one file of a dataset; Rows is its manifest's row count or -1.
-type datasetFile struct {
-	Path string
-	Rows int64
-}
+// datasetFile is one file of a dataset: schema.DatasetFile (Rows, Bytes -1
+// and SHA256 "" where no manifest lists it).
+type datasetFile schema.DatasetFile
 
 // rowGroup is the unit of parallel reading: one row group of one file.
 type rowGroup struct {
@@ -101,7 +99,7 @@ func (f *listFn) ProcessElement(ctx context.Context, pattern string, emit func(d
 		return fmt.Errorf("transforms: %w", err)
 	}
 	for _, df := range files {
-		emit(datasetFile{Path: df.Path, Rows: df.Rows})
+		emit(datasetFile(df))
 	}
 	return nil
 }
@@ -115,6 +113,9 @@ func (f *footerFn) Setup()    { f.o = &storage.Opener{} }
 func (f *footerFn) Teardown() { f.o.Close() }
 
 func (f *footerFn) ProcessElement(ctx context.Context, df datasetFile, emit func(rowGroup), reject func(schema.Reject)) error {
+	if err := verifyListed(ctx, f.o, df); err != nil {
+		return err // a listed file missing or changed fails the run (verify.go)
+	}
 	pf, closer, err := openDatasetFile(ctx, f.o, df.Path)
 	if err != nil {
 		rejectFile(ctx, reject, df.Path, err)
@@ -122,8 +123,7 @@ func (f *footerFn) ProcessElement(ctx context.Context, df datasetFile, emit func
 	}
 	defer closer.Close()
 	if df.Rows >= 0 && pf.NumRows() != df.Rows {
-		rejectFile(ctx, reject, df.Path, fmt.Errorf("schema: %s: %w: %d rows, manifest says %d", df.Path, schema.ErrBadFile, pf.NumRows(), df.Rows))
-		return nil
+		return fmt.Errorf("transforms: %s: %w: %d rows, manifest says %d", df.Path, schema.ErrChanged, pf.NumRows(), df.Rows)
 	}
 	for i := range pf.NumRowGroups() {
 		if n := pf.RowGroupRows(i); n > 0 {
