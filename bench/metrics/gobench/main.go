@@ -14,8 +14,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -34,7 +36,21 @@ func main() {
 	dim := flag.Int("bench_dim", 256, "synthetic dimension")
 	useBeam := flag.Bool("bench_beam", false, "run the Beam pipeline on prism instead of metrics.Evaluate")
 	out := flag.String("bench_out", "", "report folder for -beam (default: a temp folder)")
+	prof := flag.String("bench_cpuprofile", "", "write a CPU profile to this file")
 	flag.Parse()
+	if *prof != "" {
+		f, err := os.Create(*prof)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "gobench:", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "gobench:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
 	beam.Init()
 	if err := run(*npyPath, *labels, *synth, *dim, *useBeam, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "gobench:", err)
@@ -51,7 +67,7 @@ func run(npyPath, labels string, synth, dim int, useBeam bool, out string) error
 		return err
 	}
 	loadRSS := peakRSS()
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuSeconds()
 	var f metrics.Figures
 	cfg := metrics.Config{Distance: metrics.Cosine}
 	if useBeam {
@@ -80,7 +96,7 @@ func run(npyPath, labels string, synth, dim int, useBeam bool, out string) error
 		f = rep.Overall
 	}
 	secs := time.Since(start).Seconds()
-	b, _ := json.Marshal(map[string]any{"seconds": secs, "peak_rss_mb": peakRSS(), "rss_after_load_mb": loadRSS,
+	b, _ := json.Marshal(map[string]any{"seconds": secs, "cpu_seconds": cpuSeconds() - cpu0, "peak_rss_mb": peakRSS(), "rss_after_load_mb": loadRSS,
 		"n": len(embs), "map": f.MAP, "mrr": f.RefMRR, "mr": f.RefMR, "mr1": f.MR1, "top1": f.Top1, "top10": f.Top10, "beam": useBeam})
 	fmt.Println(string(b))
 	return nil
@@ -148,4 +164,14 @@ func peakRSS() float64 {
 		}
 	}
 	return -1
+}
+
+// cpuSeconds returns the process's user+system CPU time (all threads), -1 if
+// unknown: on a shared machine wall time includes waiting for a core.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return -1
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }
