@@ -105,7 +105,7 @@ func songs(dir string) (map[string]schema.Song, error) {
 			return nil, err
 		}
 		for _, s := range ss {
-			s.File = ""
+			s.File, s.Row = "", 0 // where a row was read from, not what it holds
 			out[s.SongID] = s
 		}
 	}
@@ -119,7 +119,7 @@ func embeddings(dir string) (map[string]schema.Embedding, error) {
 	}
 	out := map[string]schema.Embedding{}
 	for _, e := range embs {
-		e.File = ""
+		e.File, e.Row = "", 0
 		out[e.SongID] = e
 	}
 	return out, nil
