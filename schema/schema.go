@@ -47,8 +47,10 @@ type Song struct {
 	// (dotted path for nested structs), as text; see the package doc.
 	Extra map[string]string `parquet:"extra,optional"`
 
-	// File is the file the row was read from; it is not a column.
+	// File is the file the row was read from and Row its 0-based index in
+	// that file; neither is a column.
 	File string `parquet:"-"`
+	Row  int64  `parquet:"-"`
 }
 
 // Frames returns the number of frames T of s's features (len(Crema)/12).
@@ -79,8 +81,10 @@ type Embedding struct {
 	DurationS    float32           `parquet:"duration_s,optional"`
 	Extra        map[string]string `parquet:"extra,optional"`
 
-	// File is the file the row was read from; it is not a column.
+	// File is the file the row was read from and Row its 0-based index in
+	// that file; neither is a column.
 	File string `parquet:"-"`
+	Row  int64  `parquet:"-"`
 }
 
 // CarryMetadata copies the song's ids and metadata into e (SongID, WorkID,
