@@ -92,8 +92,8 @@ func TestReadSongsWriteEmbeddings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := res.Counter("vindex.read.row_groups"); got != 3+3 {
-		t.Errorf("row groups read = %d, want 6", got)
+	if got := res.Counter("vindex.read.ranges"); got != 3+3 {
+		t.Errorf("ranges read = %d, want 6 (one per row group: groups of 3 and 2 rows)", got)
 	}
 	if got := res.Counter("vindex." + SongsRead); got != int64(len(good)+1) {
 		t.Errorf("songs read = %d, want %d", got, len(good)+1)
@@ -150,6 +150,7 @@ func TestReadEmbeddingsRoundTrip(t *testing.T) {
 	}
 	// Rows read back name their file (Embedding.File, not a column).
 	embs[0].File, embs[1].File = filepath.Join(dir, "e.parquet"), filepath.Join(dir, "e.parquet")
+	embs[1].Row = 1
 	p, s := beam.NewPipelineWithRoot()
 	got, rejects := ReadEmbeddings(s, filepath.Join(dir, "*.parquet"))
 	passert.Equals(s, got, embs[0], embs[1])
