@@ -28,7 +28,9 @@ func namesLostRows(r string) bool {
 	return strings.Contains(r, "bad.parquet: row group 0: rows ") && strings.Contains(r, " songs) unreadable")
 }
 
-func saysUnknown(r string) bool { return strings.Contains(r, "c.parquet: number of songs lost unknown") }
+func saysUnknown(r string) bool {
+	return strings.Contains(r, "c.parquet: number of songs lost unknown")
+}
 
 // songPlace is "song_id@row".
 func songPlace(s schema.Song) string { return fmt.Sprintf("%s@%d", s.SongID, s.Row) }
