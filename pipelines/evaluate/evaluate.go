@@ -22,6 +22,7 @@ import (
 
 	"github.com/vindex/vindex/model/metrics"
 	"github.com/vindex/vindex/schema"
+	"github.com/vindex/vindex/storage"
 	"github.com/vindex/vindex/transforms"
 )
 
@@ -147,8 +148,14 @@ func Build(s beam.Scope, cfg Config) []beam.PCollection {
 // Set evaluates one embedding set (PCollection<schema.Embedding>) and writes
 // its report into dir; rejects of earlier stages (PCollection<schema.Reject>)
 // are listed in the report with the evaluation's own. It returns the
-// singleton PCollection<string> holding the path of report.json.
+// singleton PCollection<string> holding the path of report.json. The
+// catalog's temporary block files go under ec.TempDir or, for a report on an
+// object store (where a cluster's workers share nothing else), under
+// dir/_tmp; they are removed once the report is written.
 func Set(s beam.Scope, ec transforms.EvaluateConfig, embs beam.PCollection, dir string, rejects ...beam.PCollection) beam.PCollection {
+	if ec.TempDir == "" && !storage.IsLocal(dir) {
+		ec.TempDir = storage.Join(dir, "_tmp")
+	}
 	results, evalRejects, catalog := transforms.Evaluate(s, ec, embs)
 	all := append([]beam.PCollection{evalRejects}, rejects...)
 	if len(all) > 1 {
