@@ -231,6 +231,8 @@ type embedBench struct {
 	CPUPerWall float64 `json:"cpu_per_wall"`
 	PeakRSSMB  float64 `json:"peak_rss_mb"`
 	Cores      int     `json:"cores"`
+	Ranges     int64   `json:"read_ranges"`  // units of reading work (bounded row ranges)
+	Bundles    int64   `json:"read_bundles"` // bundles that read at least one range
 	In         string  `json:"in"`
 	capacity
 }
@@ -274,14 +276,15 @@ func runBenchEmbed(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	wall := time.Since(start).Seconds()
 	r := embedBench{Songs: res.Counter("vindex." + transforms.SongsEmbedded), Rejected: res.Counter("vindex." + transforms.SongsRejected),
-		Seconds: wall, CPUPerWall: (cpuSeconds() - cpu0) / wall, PeakRSSMB: peakRSSMB(), Cores: runtimeCores(), In: cfg.In}
+		Seconds: wall, CPUPerWall: (cpuSeconds() - cpu0) / wall, PeakRSSMB: peakRSSMB(), Cores: runtimeCores(), In: cfg.In,
+		Ranges: res.Counter("vindex.read.ranges"), Bundles: res.Counter("vindex.read.bundles")}
 	r.SongsPerS = float64(r.Songs) / wall
 	r.capacity = newCapacity(*catalog, *window, r.SongsPerS)
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(r)
 	}
-	fmt.Fprintf(stdout, "%.2f songs/s: %d songs embedded (%d rejected) in %.1f s, %.2f CPU-s per wall second on %d cores, peak RSS %.0f MB\n",
-		r.SongsPerS, r.Songs, r.Rejected, r.Seconds, r.CPUPerWall, r.Cores, r.PeakRSSMB)
+	fmt.Fprintf(stdout, "%.2f songs/s: %d songs embedded (%d rejected) in %.1f s, %.2f CPU-s per wall second on %d cores, peak RSS %.0f MB; read as %d ranges in %d bundles\n",
+		r.SongsPerS, r.Songs, r.Rejected, r.Seconds, r.CPUPerWall, r.Cores, r.PeakRSSMB, r.Ranges, r.Bundles)
 	fmt.Fprintln(stdout, r.sentence("machines like this one"))
 	return nil
 }
