@@ -69,21 +69,27 @@ type blockReader struct {
 	err error
 }
 
-func (r *blockReader) uvarint(limit int) int {
+// count reads a uvarint that counts items of at least size bytes each, and
+// checks that the bytes left can hold them.
+func (r *blockReader) count(size int) int {
 	if r.err != nil {
 		return 0
 	}
 	v, n := binary.Uvarint(r.b)
-	if n <= 0 || v > uint64(limit) {
+	if n <= 0 {
 		r.err = errBadBlock
 		return 0
 	}
 	r.b = r.b[n:]
+	if v > uint64(len(r.b)/size) {
+		r.err = errBadBlock
+		return 0
+	}
 	return int(v)
 }
 
 func (r *blockReader) str() string {
-	n := r.uvarint(len(r.b))
+	n := r.count(1)
 	if r.err != nil {
 		return ""
 	}
@@ -97,20 +103,16 @@ func decodeBlock(b []byte) ([]metrics.Row, error) {
 		return nil, errBadBlock
 	}
 	r := &blockReader{b: b[len(blockMagic):]}
-	n := r.uvarint(len(r.b) / 7) // a row takes at least 7 bytes
+	n := r.count(7) // a row takes at least 7 bytes
 	rows := make([]metrics.Row, n)
 	for i := range rows {
 		row := &rows[i]
 		row.SongID, row.WorkID, row.Model, row.Reducer, row.File = r.str(), r.str(), r.str(), r.str(), r.str()
-		if g := r.uvarint(len(r.b)); g > 0 {
-			row.GroupValues = make([]string, g)
-			for j := range row.GroupValues {
-				row.GroupValues[j] = r.str()
-			}
-		} else {
-			row.GroupValues = []string{}
+		row.GroupValues = make([]string, r.count(1))
+		for j := range row.GroupValues {
+			row.GroupValues[j] = r.str()
 		}
-		d := r.uvarint(len(r.b) / 4)
+		d := r.count(4)
 		if r.err != nil {
 			return nil, r.err
 		}
