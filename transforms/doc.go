@@ -8,7 +8,8 @@
 // included) is listed (manifest-aware, schema.ListDatasetFS), footers are read
 // in parallel and every row group is cut into row ranges of a bounded number
 // of rows (16 songs, fewer when the footer says the songs are long; 4096
-// embeddings; ReadOptions), each one element after a Reshuffle. The unit of
+// embeddings; ReadOptions), each one element, spread over workers by a
+// GroupByKey on a hash of the range (a Reshuffle left them on one Flink slot). The unit of
 // work is thus a bounded number of songs whatever the writer's row-group size
 // (DuckDB writes 122,880 rows per group, pyarrow 1,048,576): a one-row-group
 // file spreads over every worker and a worker holds one range of rows at a
@@ -24,7 +25,7 @@
 // to them (Embed) fuses with the reader; there is no GroupByKey, Reshuffle or
 // side input between reading and embedding, and features (~100 KB a song)
 // never cross a stage boundary. Only the small range descriptors are
-// reshuffled.
+// shuffled.
 //
 // WriteEmbeddings, WriteRejects and the generic WriteParquet write sharded
 // Parquet: rows are keyed round-robin to WriteOptions.Shards shards and
