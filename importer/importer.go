@@ -406,6 +406,12 @@ func ImportBenchmarkPT(cfg BenchmarkPTConfig) (Summary, error) {
 }
 
 func readBenchmarkPT(path string) ([]any, []string, error) {
+	// a FIFO would block the open, a device never end: regular files only
+	if st, err := os.Stat(path); err != nil {
+		return nil, nil, fmt.Errorf("importer: %w", err)
+	} else if !st.Mode().IsRegular() {
+		return nil, nil, fmt.Errorf("importer: %s: %w: not a regular file (%s)", path, ErrFormat, st.Mode().Type())
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("importer: %w", err)

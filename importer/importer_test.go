@@ -48,19 +48,11 @@ func expected(t *testing.T, key string) []wantSong {
 
 func readDataset(t *testing.T, dir string) []schema.Song {
 	t.Helper()
-	m, err := schema.ReadManifest(dir)
+	songs, err := schema.ReadSongsFiles(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []schema.Song
-	for _, f := range m.Files {
-		songs, err := schema.ReadSongsFile(filepath.Join(dir, f.Name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, songs...)
-	}
-	return out
+	return songs
 }
 
 // check compares imported songs with the generator's record

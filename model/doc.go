@@ -19,7 +19,10 @@
 //   - ModelFrames and the preprocessing inside Net.Embed.
 //
 // Checkpoint files are read by LoadCheckpoint (checkpoint*.go, model/torch,
-// model/safetensors; another owner) into a statedict.Dict.
+// model/safetensors; another owner) into a statedict.Dict. A checkpoint must
+// be a regular file of at most MaxCheckpointBytes (256 MiB): OpenCheckpoint
+// checks the path's metadata before opening it, so a FIFO or a device such
+// as /dev/zero is refused at once (ErrCheckpointFile).
 //
 // # Variants
 //

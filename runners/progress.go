@@ -20,11 +20,14 @@ import (
 const TallyVar = "vindex"
 
 // Tally names that give the progress line its rate and time left: songs are
-// done when they are embedded or rejected.
+// done when they are embedded, carried over from a previous index version,
+// or rejected (rows of embedding datasets: when they are read).
 const (
 	tallyRead     = "songs_read"
 	tallyEmbedded = "songs_embedded"
+	tallyCarried  = "songs_carried"
 	tallyRejected = "songs_rejected"
+	tallyEmbRead  = "read.embeddings_read"
 )
 
 // Tally returns a snapshot of the process-wide progress tally (see
@@ -127,9 +130,9 @@ func (p *progress) line(now time.Time, tally map[string]int64) string {
 	for _, k := range others {
 		fmt.Fprintf(&b, ", %d %s", d[k], k)
 	}
-	done := d[tallyEmbedded] + d[tallyRejected]
+	done := d[tallyEmbedded] + d[tallyCarried] + d[tallyRejected]
 	if done == 0 {
-		done = d[tallyRead]
+		done = d[tallyRead] + d[tallyEmbRead]
 	}
 	if elapsed <= 0 || done == 0 {
 		return b.String()

@@ -89,3 +89,26 @@ func TestListDatasetManifest(t *testing.T) {
 		t.Errorf("ReadEmbeddingsFiles = %v, %v", all, err)
 	}
 }
+
+// TestCountRows: footers where there is no manifest, the manifest's count
+// where there is one (even if it disagrees with the footers: readers check).
+func TestCountRows(t *testing.T) {
+	dir := t.TempDir()
+	if err := WriteSongsFile(filepath.Join(dir, "a.parquet"), testSongs(10, 5), WriterOptions{RowGroupRows: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteSongsFile(filepath.Join(dir, "b.parquet"), testSongs(4, 5), WriterOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := CountRows(filepath.Join(dir, "*.parquet")); err != nil || n != 14 {
+		t.Fatalf("CountRows = %d, %v; want 14", n, err)
+	}
+	m := Manifest{Version: ManifestVersion, Schema: SongSchemaVersion, Rows: 7,
+		Files: []ManifestFile{{Name: "a.parquet", Rows: 7, Bytes: 1, Schema: SongSchemaVersion}}}
+	if err := WriteManifest(dir, m); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := CountRows(dir); err != nil || n != 7 {
+		t.Fatalf("CountRows with a manifest = %d, %v; want 7", n, err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/parquet-go/parquet-go"
 	"github.com/vindex/vindex/storage"
 )
 
@@ -89,6 +90,70 @@ func ReadEmbeddingsFiles(pattern string) ([]Embedding, error) {
 			}
 		}
 		f.Close()
+	}
+	return out, nil
+}
+
+// CountRows returns the number of rows of the dataset a pattern names (see
+// ListDataset): the manifests' counts where there are manifests, else the
+// files' footers. It reads no row.
+func CountRows(pattern string) (int64, error) {
+	files, err := ListDatasetFS(StorageFS{context.Background()}, pattern)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, df := range files {
+		if df.Rows >= 0 {
+			n += df.Rows
+			continue
+		}
+		f, err := Open(df.Path)
+		if err != nil {
+			return 0, err
+		}
+		n += f.NumRows()
+		f.Close()
+	}
+	return n, nil
+}
+
+// ReadSongsFiles reads every song of the dataset a pattern names (see
+// ListDataset), unvalidated, for small sets (tests, tools).
+func ReadSongsFiles(pattern string) ([]Song, error) {
+	files, err := ListDataset(pattern)
+	if err != nil {
+		return nil, err
+	}
+	var out []Song
+	for _, f := range files {
+		songs, err := ReadSongsFile(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, songs...)
+	}
+	return out, nil
+}
+
+// ReadRejectsFiles reads every reject row of the dataset a pattern names.
+func ReadRejectsFiles(pattern string) ([]Reject, error) {
+	files, err := ListDataset(pattern)
+	if err != nil {
+		return nil, err
+	}
+	var out []Reject
+	for _, p := range files {
+		f, err := storage.Open(context.Background(), p)
+		if err != nil {
+			return nil, fmt.Errorf("schema: %w", err)
+		}
+		rows, err := parquet.Read[Reject](f, f.Size())
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("schema: %s: %w", p, err)
+		}
+		out = append(out, rows...)
 	}
 	return out, nil
 }

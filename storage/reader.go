@@ -63,9 +63,22 @@ func (o *Opener) Close() {
 	}
 }
 
-// Open opens uri for ranged reads. A missing file wraps fs.ErrNotExist.
+// ErrNotRegular: a local path that is not a regular file (a folder, FIFO,
+// device or socket). Open refuses it from the path's metadata, before
+// opening it.
+var ErrNotRegular = errors.New("storage: not a regular file")
+
+// Open opens uri for ranged reads. A missing file wraps fs.ErrNotExist; a
+// local path that is not a regular file wraps ErrNotRegular.
 func (o *Opener) Open(ctx context.Context, uri string) (File, error) {
 	if IsLocal(uri) {
+		// checked before opening too: opening a FIFO blocks until a writer
+		// appears, and a device such as /dev/zero never ends
+		if st, err := os.Stat(uri); err != nil {
+			return nil, err
+		} else if !st.Mode().IsRegular() {
+			return nil, fmt.Errorf("%w: %s (%s)", ErrNotRegular, uri, st.Mode().Type())
+		}
 		f, err := os.Open(uri)
 		if err != nil {
 			return nil, err
@@ -77,7 +90,7 @@ func (o *Opener) Open(ctx context.Context, uri string) (File, error) {
 		}
 		if !st.Mode().IsRegular() {
 			f.Close()
-			return nil, fmt.Errorf("storage: %s: not a regular file (%s)", uri, st.Mode().Type())
+			return nil, fmt.Errorf("%w: %s (%s)", ErrNotRegular, uri, st.Mode().Type())
 		}
 		return &localFile{File: f, size: st.Size()}, nil
 	}

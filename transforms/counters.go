@@ -19,6 +19,9 @@ const (
 	SongsRead     = "songs_read"     // songs decoded from the feature files
 	SongsEmbedded = "songs_embedded" // embeddings emitted by the network
 	SongsRejected = "songs_rejected" // songs turned into schema.Reject rows, at any stage
+	// EmbeddingsRead counts rows read from embedding datasets (fit, reduce,
+	// evaluate, reindex's previous version).
+	EmbeddingsRead = "read.embeddings_read"
 )
 
 // A ProgressCounter is a Beam counter (a real Beam metric: runner UIs and

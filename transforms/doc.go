@@ -35,10 +35,9 @@
 // unlisted part files. Readers trust only manifest-listed files, so an
 // interrupted run never leaves a folder that looks complete.
 //
-// parquet-go needs an io.ReaderAt: local files use os.File, gs:// objects
-// ranged reads of one object generation, other schemes the stream's own
-// ReaderAt or Seeker, or else the whole file in memory (a documented
-// deviation for schemes without ranged reads, e.g. s3 and memfs).
+// Files are opened and published through package storage: parquet-go needs
+// an io.ReaderAt, which storage.Opener gives by URI (os.File locally, ranged
+// reads of one object generation on gs://).
 //
 // # Counters
 //
@@ -46,8 +45,7 @@
 // counters songs_read, songs_rejected (counters.go) and the readers'
 // read.ranges, read.bundles (bundles that read at least one range) and
 // read.embeddings_read.
-package transforms
-
+//
 // # Registration
 //
 // DoFns and CombineFns are registered with beam.RegisterType (reflection),
@@ -60,3 +58,4 @@ package transforms
 // registered by name at init); per-element invocation is slower by a
 // fraction of a microsecond, nothing beside a song's milliseconds of work.
 // Emitters and iterators keep their cheap generic registrations.
+package transforms

@@ -255,11 +255,11 @@ func optInt(p *int) string {
 	return fmt.Sprint(*p)
 }
 
-// maxWeightsBytes bounds a checkpoint file: MOVE at d = 16,000 is ~70 MB.
-const maxWeightsBytes = 2 << 30
-
+// readURI reads a checkpoint: a regular file (storage refuses a FIFO or a
+// device from its metadata, before opening it) or an object of at most
+// model.MaxCheckpointBytes (MOVE at d = 16,000 is ~70 MB).
 func readURI(ctx context.Context, uri string) ([]byte, error) {
-	b, err := storage.ReadFile(ctx, uri, maxWeightsBytes)
+	b, err := storage.ReadFile(ctx, uri, model.MaxCheckpointBytes)
 	if err != nil {
 		return nil, fmt.Errorf("transforms: %w", err)
 	}

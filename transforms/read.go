@@ -38,7 +38,7 @@ func init() {
 // Counters of the readers (besides the progress counters SongsRead and
 // SongsRejected).
 var (
-	embeddingsRead = beam.NewCounter(CounterNamespace, "read.embeddings_read")
+	embeddingsRead = NewProgressCounter(EmbeddingsRead)
 	rangesRead     = beam.NewCounter(CounterNamespace, "read.ranges")
 	// readBundles counts the bundles that read at least one range: a file
 	// of one row group read in more than one bundle shows here.
@@ -284,7 +284,7 @@ type rangeReader[T any] struct {
 	rows     func(f *schema.File, rg int, lo, hi int64) iter.Seq2[T, error]
 	id       func(*T) string
 	validate func(*T) error
-	read     func(ctx context.Context) // counts one row read
+	read     func(ctx context.Context, n int64) // counts rows read
 }
 
 // readRange reads the rows of r, emitting the valid ones and rejecting the
@@ -304,20 +304,23 @@ func readRange[T any](ctx context.Context, o *storage.Opener, how rangeReader[T]
 		var ge *schema.RangeError
 		switch {
 		case errors.As(err, &re):
+			how.read(ctx, 1) // read, though not decodable: a row of the dataset all the same
 			rejectRow(ctx, reject, how.id(&row), r.File, schema.StageRead, err)
 			next = re.Row + 1
 			continue
 		case errors.As(err, &ge):
+			how.read(ctx, ge.To-ge.From) // lost rows count as read (and rejected), so progress reaches the total
 			rejectLost(ctx, reject, r.File, ge.From, ge.To, err)
 			next = ge.To
 			continue
 		case err != nil:
+			how.read(ctx, to-next)
 			rejectLost(ctx, reject, r.File, next, to, err)
 			next = to
 			continue
 		}
 		next++
-		how.read(ctx)
+		how.read(ctx, 1)
 		if verr := how.validate(&row); verr != nil {
 			rejectRow(ctx, reject, how.id(&row), r.File, schema.StageValidate, verr)
 			continue
@@ -325,6 +328,7 @@ func readRange[T any](ctx context.Context, o *storage.Opener, how rangeReader[T]
 		emit(row)
 	}
 	if next < to { // the file held fewer rows than its footer declared
+		how.read(ctx, to-next)
 		rejectLost(ctx, reject, r.File, next, to, fmt.Errorf("%w: rows missing", schema.ErrBadFile))
 	}
 }
@@ -334,13 +338,13 @@ var (
 		rows:     (*schema.File).SongRange,
 		id:       func(s *schema.Song) string { return s.SongID },
 		validate: schema.ValidateSong,
-		read:     func(ctx context.Context) { CountRead(ctx, 1) },
+		read:     CountRead,
 	}
 	embeddingRows = rangeReader[schema.Embedding]{
 		rows:     (*schema.File).EmbeddingRange,
 		id:       func(e *schema.Embedding) string { return e.SongID },
 		validate: schema.ValidateEmbedding,
-		read:     func(ctx context.Context) { embeddingsRead.Inc(ctx, 1) },
+		read:     embeddingsRead.Inc,
 	}
 )
 

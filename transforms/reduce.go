@@ -76,26 +76,10 @@ func (f *reduceFn) ProcessElement(e schema.Embedding, side func(*FittedReducer) 
 	vec := make([]float32, r.OutDim())
 	r.Apply(vec, e.Embedding)
 	if f.Normalize {
-		normalize(vec)
+		reduce.Normalize(vec)
 	}
 	e.Embedding = vec
 	e.Reducer = r.ID()
 	emit(e)
 	return nil
-}
-
-// normalize scales v to unit Euclidean length (computed in float64); a zero
-// vector stays zero.
-func normalize(v []float32) {
-	s := 0.0
-	for _, x := range v {
-		s += float64(x) * float64(x)
-	}
-	if s == 0 {
-		return
-	}
-	inv := 1 / math.Sqrt(s)
-	for i, x := range v {
-		v[i] = float32(float64(x) * inv)
-	}
 }

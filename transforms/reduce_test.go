@@ -24,7 +24,7 @@ func TestReduceBeam(t *testing.T) {
 	for _, e := range embs {
 		v := make([]float32, 3)
 		r.Apply(v, e.Embedding)
-		normalize(v)
+		reduce.Normalize(v)
 		e.Embedding, e.Reducer = v, r.ID()
 		want = append(want, e)
 	}

@@ -42,12 +42,11 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	p, s := beam.NewPipelineWithRoot()
 	embed.Build(s, cfg)
-	res, err := runners.Run(ctx, p, rf.options(stderr, 0))
+	_, err := runners.Run(ctx, p, rf.options(stderr, expectedRows(cfg.In)))
 	if err != nil {
 		return fmt.Errorf("embed: %w", err)
 	}
 	fmt.Fprintf(stdout, "embeddings: %s\nrejects:    %s\n", embed.EmbeddingsDir(cfg.Out), embed.RejectsDir(cfg.Out))
-	fmt.Fprint(stdout, res.Summary())
 	return nil
 }
 
@@ -59,9 +58,9 @@ type modelFlags struct {
 
 func addModelFlags(fs *flag.FlagSet, cfg *model.Config) *modelFlags {
 	m := &modelFlags{cfg: cfg}
-	fs.IntVar(&m.sumMethod, "sum_method", -1, "summarisation 0..4 where the checkpoint's shapes do not decide it (-1: infer; 512-channel conv5 → 4)")
-	fs.IntVar(&m.finalAct, "final_activation", -1, "final activation 0..3 where the checkpoint's keys do not decide it (-1: infer)")
-	fs.BoolVar(&cfg.PadShort, "pad_short", false, "zero-pad songs shorter than 320 frames (≈29.7 s) instead of rejecting them (a deviation from the reference)")
+	fs.IntVar(&m.sumMethod, "sum-method", -1, "summarisation 0..4 where the checkpoint's shapes do not decide it (-1: infer; 512-channel conv5 → 4)")
+	fs.IntVar(&m.finalAct, "final-activation", -1, "final activation 0..3 where the checkpoint's keys do not decide it (-1: infer)")
+	fs.BoolVar(&cfg.PadShort, "pad-short", false, "zero-pad songs shorter than 320 frames (≈29.7 s) instead of rejecting them (a deviation from the reference)")
 	return m
 }
 

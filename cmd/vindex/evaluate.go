@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
@@ -31,19 +30,6 @@ The distance defaults to the one recorded for the set's model id: cosine (the re
 the id names a triplet-trained model (-triplet, -loss0, -loss1, MOVE's -d16000/-d4000: sqeuclidean) or a
 Group-loss one (-group, -loss3: pearson).`
 
-// listFlag collects a repeatable, comma-separable flag.
-type listFlag []string
-
-func (l *listFlag) String() string { return strings.Join(*l, ",") }
-func (l *listFlag) Set(v string) error {
-	for _, p := range strings.Split(v, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			*l = append(*l, p)
-		}
-	}
-	return nil
-}
-
 func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("evaluate", "--in GLOB [--in GLOB...] --out DIR [--distance cosine|sqeuclidean|pearson] [--group-by COL]", evaluateHelp, stderr)
 	var cfg evaluate.Config
@@ -52,9 +38,9 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.Var(&in, "in", "embedding set: glob, file or dataset folder (repeat, or comma-separate, for several sets)")
 	fs.StringVar(&cfg.Out, "out", "", "output folder (local)")
 	fs.StringVar(&distance, "distance", "", "cosine, sqeuclidean or pearson (default: the model's, see above)")
-	fs.Var(&groupBy, "group-by", "column to group MAP/MR1 by: year, instrumental, artist, title, duration_s or an extra column (repeatable)")
-	fs.IntVar(&cfg.PairQueries, "pair_queries", 0, "queries per work element (0: 1024)")
-	fs.IntVar(&cfg.PairCatalog, "pair_catalog", 0, "catalog songs per work element (0: 32768)")
+	fs.Var(&groupBy, "group-by", "column to group MAP/MR1 by: year, instrumental, artist, title, duration_s or an extra column (repeat or comma-separate for several)")
+	fs.IntVar(&cfg.PairQueries, "pair-queries", 0, "queries per work element (0: 1024)")
+	fs.IntVar(&cfg.PairCatalog, "pair-catalog", 0, "catalog songs per work element (0: 32768)")
 	fs.IntVar(&cfg.Workers, "workers", 0, "goroutines per work element (0: GOMAXPROCS)")
 	rf := addRunnerFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -73,7 +59,7 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	p, s := beam.NewPipelineWithRoot()
 	evaluate.Build(s, cfg)
-	res, err := runners.Run(ctx, p, rf.options(stderr, 0))
+	_, err := runners.Run(ctx, p, rf.options(stderr, expectedRows(cfg.In...)))
 	if err != nil {
 		return fmt.Errorf("evaluate: %w", err)
 	}
@@ -93,6 +79,5 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			dir, r.Method(), r.Dim, r.Distance, r.CatalogSize, r.QueriesWithVersions, r.Rejected, f.MAP, f.MR1, f.Top1, f.Top10, f.RefMR, f.RefMRR)
 	}
 	fmt.Fprintf(stdout, "\n%s", metrics.ComparisonTable(reports))
-	fmt.Fprint(stdout, res.Summary())
 	return nil
 }

@@ -38,7 +38,7 @@ func runFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.BoolVar(&cfg.Fit.Whiten, "whiten", false, "pca: scale outputs to unit variance")
 	fs.IntVar(&cfg.Fit.Sample, "sample", 0, fmt.Sprintf("ica: number of embeddings to fit on (0: %d)", transforms.DefaultICASample))
 	fs.Uint64Var(&cfg.Fit.Seed, "seed", 0, "ica/grp: random seed (ICA sample and initial matrix, GRP matrix)")
-	fs.IntVar(&cfg.Fit.MaxIter, "max_iter", 0, "ica: maximum iterations (0: 200)")
+	fs.IntVar(&cfg.Fit.MaxIter, "max-iter", 0, "ica: maximum iterations (0: 200)")
 	fs.Float64Var(&cfg.Fit.Tol, "tol", 0, "ica: convergence tolerance (0: 1e-4)")
 	rf := addRunnerFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -56,7 +56,7 @@ func runFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	opts := rf.options(stderr, 0)
+	opts := rf.options(stderr, expectedRows(cfg.In))
 	if err := opts.Validate(); err != nil {
 		return fmt.Errorf("fit: %w", err)
 	}
@@ -67,7 +67,7 @@ func runFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	p, s := beam.NewPipelineWithRoot()
 	fit.Build(s, cfg)
-	res, err := runners.Run(ctx, p, opts)
+	_, err = runners.Run(ctx, p, opts)
 	if err != nil {
 		return fmt.Errorf("fit: %w", err)
 	}
@@ -90,9 +90,6 @@ func runFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			fmt.Fprintf(stdout, "FastICA: %d iterations, converged %v (sample of at most %d embeddings)\n",
 				info.Iterations, info.Converged, cfg.Fit.Sample)
 		}
-	}
-	if res != nil {
-		fmt.Fprint(stdout, res.Summary())
 	}
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
@@ -27,16 +26,20 @@ reducer.vxr, compact/, rejects/, evaluation/ and, written last, index.json.`
 
 // indexFlags are the flags index and reindex share.
 type indexFlags struct {
-	method, distance, groupBy string
-	dim                       int
-	whiten, normalize         bool
-	evaluate                  bool
-	shards                    int
-	seed                      uint64
-	sample                    int
+	method, distance  string
+	groupBy           listFlag
+	dim               int
+	whiten, normalize bool
+	evaluate          bool
+	shards            int
+	seed              uint64
+	sample            int
 }
 
-func addIndexFlags(fs *flag.FlagSet) *indexFlags {
+// addIndexFlags adds the flags index and reindex share; --evaluate only
+// where the command lets the user choose (reindex evaluates whenever the
+// catalog carries work_ids).
+func addIndexFlags(fs *flag.FlagSet, evaluateFlag bool) *indexFlags {
 	f := &indexFlags{}
 	fs.StringVar(&f.method, "method", "pca", "reducer to fit: pca, ica, grp or none")
 	fs.IntVar(&f.dim, "dim", 256, "dimension of the reduced embeddings")
@@ -44,9 +47,12 @@ func addIndexFlags(fs *flag.FlagSet) *indexFlags {
 	fs.BoolVar(&f.normalize, "normalize", false, "scale reduced embeddings to unit length")
 	fs.IntVar(&f.sample, "sample", 0, "ICA: fit on this many songs (a seeded sample; 0: 10000)")
 	fs.Uint64Var(&f.seed, "seed", 0, "seed of the ICA sample and GRP matrix")
-	fs.BoolVar(&f.evaluate, "evaluate", true, "score the embeddings (the catalog must carry work_ids)")
+	f.evaluate = true
+	if evaluateFlag {
+		fs.BoolVar(&f.evaluate, "evaluate", true, "score the embeddings (the catalog must carry work_ids)")
+	}
 	fs.StringVar(&f.distance, "distance", "", "cosine, sqeuclidean or pearson (default: the model's, cosine for Re-MOVE)")
-	fs.StringVar(&f.groupBy, "group-by", "", "comma-separated columns to group MAP/MR1 by, besides clique size")
+	fs.Var(&f.groupBy, "group-by", "column to group MAP/MR1 by, besides clique size (repeat or comma-separate for several)")
 	fs.IntVar(&f.shards, "shards", 0, "output files per dataset (0: automatic)")
 	return f
 }
@@ -61,9 +67,7 @@ func (f *indexFlags) apply(cfg *index.Config) error {
 	}
 	cfg.Normalize, cfg.Evaluate, cfg.Shards = f.normalize, f.evaluate, f.shards
 	cfg.Distance = metrics.Distance(f.distance)
-	if f.groupBy != "" {
-		cfg.GroupBy = strings.Split(f.groupBy, ",")
-	}
+	cfg.GroupBy = f.groupBy
 	return nil
 }
 
@@ -75,7 +79,7 @@ func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.Out, "out", "", "index folder to write")
 	fs.StringVar(&cfg.Reducer, "reducer", "", "apply this reducer file instead of fitting one")
 	mf := addModelFlags(fs, &cfg.Model)
-	xf := addIndexFlags(fs)
+	xf := addIndexFlags(fs, true)
 	rf := addRunnerFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -85,7 +89,7 @@ func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("index: %w", err)
 	}
 	cfg.Command = commandLine()
-	info, err := runIndexPipeline(ctx, cfg, rf.options(stderr, 0))
+	info, err := runIndexPipeline(ctx, cfg, rf.options(stderr, expectedRows(cfg.In)))
 	if err != nil {
 		return err
 	}

@@ -96,15 +96,58 @@ func usage(w io.Writer) {
 }
 
 // newFlagSet returns a flag set for a subcommand whose --help prints the
-// summary, the usage line and the flags.
+// usage line, the help text, the command's own flags, then (for pipeline
+// commands) Beam's runner flags in a section of their own, then the command's
+// examples (examples.go).
 func newFlagSet(name, usageLine, help string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("vindex "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: vindex %s %s\n\n%s\n\nFlags:\n", name, usageLine, strings.TrimSpace(help))
-		fs.PrintDefaults()
+		own, runner := splitFlags(fs)
+		own.PrintDefaults()
+		if runner != nil {
+			fmt.Fprintf(stderr, "\nRunner flags (Beam's own names):\n")
+			runner.PrintDefaults()
+		}
+		if ex := examples[name]; ex != "" {
+			fmt.Fprintf(stderr, "\nExamples:\n%s\n", strings.TrimRight(ex, "\n"))
+		}
 	}
 	return fs
+}
+
+// splitFlags copies fs's flags into the command's own and the runner flags
+// (nil if the command takes none), for printing.
+func splitFlags(fs *flag.FlagSet) (own, runner *flag.FlagSet) {
+	own = flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
+	own.SetOutput(fs.Output())
+	fs.VisitAll(func(f *flag.Flag) {
+		dst := own
+		if isRunnerFlag(f.Name) {
+			if runner == nil {
+				runner = flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
+				runner.SetOutput(fs.Output())
+			}
+			dst = runner
+		}
+		dst.Var(f.Value, f.Name, f.Usage)
+	})
+	return own, runner
+}
+
+// listFlag collects a list flag: repeating the flag and separating values
+// with commas mean the same (--in a --in b ≡ --in a,b), for every list flag.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error {
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			*l = append(*l, p)
+		}
+	}
+	return nil
 }
 
 // parseFlags parses args and refuses positional arguments the command does not take.

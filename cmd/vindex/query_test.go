@@ -16,6 +16,7 @@ import (
 	"github.com/vindex/vindex/model/search"
 	"github.com/vindex/vindex/pipelines/index"
 	"github.com/vindex/vindex/pipelines/reindex"
+	"github.com/vindex/vindex/query"
 	"github.com/vindex/vindex/schema"
 	"github.com/vindex/vindex/transforms"
 )
@@ -177,13 +178,13 @@ func TestQueryFeatures(t *testing.T) {
 	}
 	ix := filepath.Join(dir, "index")
 	info := index.Info{Weights: weights, Dim: 16, Distance: "cosine", Search: index.EmbeddingsDir}
-	e, err := newQueryEmbedder(context.Background(), "", &info, 16)
+	e, err := query.NewEmbedder(context.Background(), "", &info, 16)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var embs []schema.Embedding
 	for i := range songs {
-		v, err := e.embed(&songs[i])
+		v, err := e.Embed(&songs[i])
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
-	"github.com/vindex/vindex/pipelines/reduce"
+	"github.com/vindex/vindex/pipelines/compact"
 	"github.com/vindex/vindex/runners"
 )
 
@@ -23,7 +23,7 @@ reducer was fitted on, already reduced rows and rows with non-finite values.`
 
 func runReduce(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("reduce", "--reducer FILE --in GLOB --out DIR [--normalize] [flags]", reduceHelp, stderr)
-	var cfg reduce.Config
+	var cfg compact.Config
 	fs.StringVar(&cfg.Reducer, "reducer", "", "reducer file written by 'vindex fit'")
 	fs.StringVar(&cfg.In, "in", "", "glob of embedding Parquet files")
 	fs.StringVar(&cfg.Out, "out", "", "output folder")
@@ -37,19 +37,16 @@ func runReduce(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	opts := rf.options(stderr, 0)
+	opts := rf.options(stderr, expectedRows(cfg.In))
 	if err := opts.Validate(); err != nil {
 		return fmt.Errorf("reduce: %w", err)
 	}
 	p, s := beam.NewPipelineWithRoot()
-	reduce.Build(s, cfg)
-	res, err := runners.Run(ctx, p, opts)
+	compact.Build(s, cfg)
+	_, err := runners.Run(ctx, p, opts)
 	if err != nil {
 		return fmt.Errorf("reduce: %w", err)
 	}
-	fmt.Fprintf(stdout, "embeddings: %s\nrejects:    %s\n", reduce.EmbeddingsDir(cfg.Out), reduce.RejectsDir(cfg.Out))
-	if res != nil {
-		fmt.Fprint(stdout, res.Summary())
-	}
+	fmt.Fprintf(stdout, "embeddings: %s\nrejects:    %s\n", compact.EmbeddingsDir(cfg.Out), compact.RejectsDir(cfg.Out))
 	return nil
 }

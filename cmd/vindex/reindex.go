@@ -32,8 +32,7 @@ func runReindex(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringVar(&cfg.Weights, "weights", "", "checkpoint (default: the current version's)")
 	fs.BoolVar(&cfg.Refit, "refit", false, "fit a new reducer instead of reusing the current one")
 	mf := addModelFlags(fs, &cfg.Model)
-	xf := addIndexFlags(fs)
-	fs.Lookup("evaluate").Usage = "ignored: reindex evaluates whenever the catalog carries work_ids"
+	xf := addIndexFlags(fs, false)
 	rf := addRunnerFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -51,7 +50,7 @@ func runReindex(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	p, s := beam.NewPipelineWithRoot()
 	reindex.Build(s, plan)
-	res, err := runners.Run(ctx, p, rf.options(stderr, 0))
+	res, err := runners.Run(ctx, p, rf.options(stderr, expectedRows(cfg.Catalog)))
 	if err != nil {
 		return fmt.Errorf("reindex: %w (the current version is unchanged)", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/vindex/vindex/runners"
+	"github.com/vindex/vindex/schema"
 )
 
 // runnerFlags are the flags every pipeline command takes to choose and
@@ -17,6 +18,18 @@ type runnerFlags struct {
 	numWorkers, maxWorkers                        int
 	machineType, jobName                          string
 	dryRun, quiet                                 bool
+}
+
+// isRunnerFlag reports whether name is one of addRunnerFlags' Beam flags
+// (printed in a section of their own; --quiet is vindex's).
+func isRunnerFlag(name string) bool {
+	switch name {
+	case "runner", "endpoint", "environment_type", "environment_config", "project", "region",
+		"staging_location", "temp_location", "worker_image", "worker_binary", "num_workers",
+		"max_num_workers", "worker_machine_type", "job_name", "dry_run":
+		return true
+	}
+	return false
 }
 
 func addRunnerFlags(fs *flag.FlagSet) *runnerFlags {
@@ -68,4 +81,19 @@ func (r *runnerFlags) options(stderr io.Writer, expected int64) runners.Options 
 // commandLine is the command as typed, recorded in output manifests.
 func commandLine() string {
 	return strings.Join(append([]string{"vindex"}, os.Args[1:]...), " ")
+}
+
+// expectedRows is the number of rows the datasets patterns name hold, from
+// their manifests or footers (no row is read), for the progress line's time
+// left; 0 (unknown) if a pattern cannot be listed, which Validate reports.
+func expectedRows(patterns ...string) int64 {
+	var n int64
+	for _, p := range patterns {
+		c, err := schema.CountRows(p)
+		if err != nil {
+			return 0
+		}
+		n += c
+	}
+	return n
 }

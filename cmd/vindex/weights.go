@@ -39,8 +39,8 @@ type weightsFlags struct {
 }
 
 func (wf *weightsFlags) add(fs *flag.FlagSet) {
-	fs.IntVar(&wf.sumMethod, "sum_method", -1, "MOVEModel sum_method 0..4 (-1: infer from the shapes)")
-	fs.IntVar(&wf.finalActivation, "final_activation", -1, "MOVEModel final_activation 0..3 (-1: infer from the shapes)")
+	fs.IntVar(&wf.sumMethod, "sum-method", -1, "MOVEModel sum_method 0..4 (-1: infer from the shapes)")
+	fs.IntVar(&wf.finalActivation, "final-activation", -1, "MOVEModel final_activation 0..3 (-1: infer from the shapes)")
 }
 
 func (wf *weightsFlags) config() (model.Config, error) {
@@ -101,24 +101,20 @@ type checkpointInfo struct {
 }
 
 func readCheckpointInfo(path string, cfg model.Config) (*checkpointInfo, error) {
-	f, err := os.Open(path)
+	f, size, err := model.OpenCheckpoint(path)
 	if err != nil {
 		return nil, fmt.Errorf("weights: %w", err)
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("weights: %w", err)
-	}
-	info := &checkpointInfo{path: path, size: st.Size()}
-	info.format, err = model.SniffCheckpoint(f, st.Size())
+	info := &checkpointInfo{path: path, size: size}
+	info.format, err = model.SniffCheckpoint(f, size)
 	if err != nil {
 		return nil, fmt.Errorf("weights: %s: %w", path, err)
 	}
 	if info.format == model.FormatSafetensors {
-		info.dict, info.meta, err = safetensors.Read(f, st.Size())
+		info.dict, info.meta, err = safetensors.Read(f, size)
 	} else {
-		info.dict, err = model.ReadCheckpoint(f, st.Size())
+		info.dict, err = model.ReadCheckpoint(f, size)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("weights: %s: %w", path, err)
@@ -131,7 +127,7 @@ func readCheckpointInfo(path string, cfg model.Config) (*checkpointInfo, error) 
 }
 
 func runWeightsInspect(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("weights inspect", "[--tensors] [--sum_method N] [--final_activation N] FILE", weightsHelp, stderr)
+	fs := newFlagSet("weights inspect", "[--tensors] [--sum-method N] [--final-activation N] FILE", weightsHelp, stderr)
 	var wf weightsFlags
 	wf.add(fs)
 	tensors := fs.Bool("tensors", false, "also list every tensor: key, dtype as stored, shape")
@@ -195,7 +191,7 @@ func printInfo(w io.Writer, info *checkpointInfo, tensors bool) {
 }
 
 func runWeightsConvert(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("weights convert", "[--sum_method N] [--final_activation N] IN OUT.safetensors", weightsHelp, stderr)
+	fs := newFlagSet("weights convert", "[--sum-method N] [--final-activation N] IN OUT.safetensors", weightsHelp, stderr)
 	var wf weightsFlags
 	wf.add(fs)
 	pos, err := parsePositional(fs, args, 2)

@@ -369,6 +369,10 @@ func (f *File) dataset(path string, msgs []message) (*Dataset, error) {
 	if d.n > f.opt.MaxElements {
 		return nil, fmt.Errorf("%w: shape %v (limit %d elements)", ErrTooLarge, d.Shape, f.opt.MaxElements)
 	}
+	if d.n > f.elementBudget() {
+		return nil, fmt.Errorf("%w: shape %v is more elements than a %d-byte file may describe (%d per byte + %d)",
+			ErrTooLarge, d.Shape, f.size, maxElementsPerByte, baseElements)
+	}
 	return d, nil
 }
 
@@ -422,20 +426,29 @@ func (d *Dataset) readChunks(out []float32) error {
 	l := d.layout
 	rank := len(d.Shape)
 	chunkElems := 1
+	budget := min(f.opt.MaxElements, f.elementBudget())
 	for _, c := range l.chunk {
-		if chunkElems > f.opt.MaxElements/c {
-			return fmt.Errorf("%w: chunk %v (limit %d elements)", ErrTooLarge, l.chunk, f.opt.MaxElements)
+		if chunkElems > budget/c {
+			return fmt.Errorf("%w: chunk %v is more elements than the %d-byte file may describe", ErrTooLarge, l.chunk, f.size)
 		}
 		chunkElems *= c
 	}
 	chunkBytes := uint64(chunkElems) * uint64(d.dtype.size)
 	buf := make([]float32, chunkElems)
+	grid := d.grid()
+	seen := map[int]bool{} // chunks read, by index in the grid: each at most once
 	visit := func(c chunkRef) error {
+		at := 0
 		for i, o := range c.offset {
 			if o < 0 || o >= d.Shape[i] || o%l.chunk[i] != 0 {
 				return fmt.Errorf("%w: chunk offset %v outside shape %v or off the chunk grid %v", ErrCorrupt, c.offset, d.Shape, l.chunk)
 			}
+			at = at*grid[i] + o/l.chunk[i]
 		}
+		if seen[at] {
+			return fmt.Errorf("%w: chunk at %v stored twice", ErrCorrupt, c.offset)
+		}
+		seen[at] = true
 		raw, err := f.read(c.addr, c.size)
 		if err != nil {
 			return fmt.Errorf("chunk at %v: %w", c.offset, err)
@@ -478,7 +491,10 @@ func (d *Dataset) readChunks(out []float32) error {
 		}
 		return visit(chunkRef{offset: make([]int, rank), addr: l.addr, size: size, mask: l.singleMask})
 	case indexImplicit:
-		grid := d.grid()
+		// the chunks lie one after the other: they must fit in the file
+		if n := gridCount(grid); chunkBytes > 0 && uint64(n) > uint64(f.size)/chunkBytes {
+			return fmt.Errorf("%w: %d implicit chunks of %d bytes in a %d-byte file", ErrCorrupt, n, chunkBytes, f.size)
+		}
 		for i, off := range gridOffsets(grid, l.chunk) {
 			if err := visit(chunkRef{offset: off, addr: l.addr + uint64(i)*chunkBytes, size: chunkBytes}); err != nil {
 				return err
@@ -500,12 +516,18 @@ func (d *Dataset) grid() []int {
 	return g
 }
 
-// gridOffsets lists the element offsets of every chunk of grid in row-major order.
-func gridOffsets(grid, chunk []int) [][]int {
+// gridCount is the number of chunks of grid.
+func gridCount(grid []int) int {
 	n := 1
 	for _, g := range grid {
 		n *= g
 	}
+	return n
+}
+
+// gridOffsets lists the element offsets of every chunk of grid in row-major order.
+func gridOffsets(grid, chunk []int) [][]int {
+	n := gridCount(grid)
 	offs := make([][]int, 0, n)
 	idx := make([]int, len(grid))
 	for k := 0; k < n; k++ {
@@ -543,10 +565,13 @@ func (d *Dataset) readFixedArray(chunkBytes uint64, visit func(chunkRef) error) 
 	nEntries := p.length()
 	dblk := p.addr()
 	grid := d.grid()
-	offs := gridOffsets(grid, d.layout.chunk)
-	if nEntries != uint64(len(offs)) {
-		return fmt.Errorf("%w: fixed array of %d entries for %d chunks", ErrCorrupt, nEntries, len(offs))
+	if nChunks := gridCount(grid); nEntries != uint64(nChunks) {
+		return fmt.Errorf("%w: fixed array of %d entries for %d chunks", ErrCorrupt, nEntries, nChunks)
 	}
+	if nEntries > uint64(f.size) {
+		return fmt.Errorf("%w: fixed array of %d entries in a %d-byte file", ErrCorrupt, nEntries, f.size)
+	}
+	offs := gridOffsets(grid, d.layout.chunk)
 	if pageBits < 64 && nEntries > 1<<pageBits {
 		return fmt.Errorf("%w: paged fixed array chunk index (%d chunks)", ErrUnsupported, nEntries)
 	}

@@ -30,8 +30,16 @@
 //
 // Every address and length read from the file is checked against the file's
 // size before anything is read or allocated; the number of elements of a
-// dataset is bounded by Options.MaxElements; decompression stops at the size a
-// chunk may have; B-tree depth, the number of object header continuation
+// dataset (and of one chunk) is bounded by Options.MaxElements and by 64 per
+// byte of the file plus 2^20, so a small file cannot declare a huge dataset
+// of never-written chunks; decompression stops at the size a chunk may have;
+// each chunk of the grid is read at most once (a chunk index listing one
+// twice is ErrCorrupt), and implicit and fixed-array chunk indexes must fit
+// in the file before their chunk lists are built; a File reads at most 8
+// times its size plus 16 MiB over its life (ErrTooLarge after), so
+// continuation blocks or chunk entries naming the same bytes again and again
+// are cut off; ReadFloat32File opens
+// regular files only (a FIFO would block, a device never end); B-tree depth, the number of object header continuation
 // blocks and the number of messages are bounded, so cyclic or hostile
 // structures end in an ErrCorrupt error, never a hang or a panic.
 package hdf5

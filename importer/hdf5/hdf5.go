@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"strings"
+	"sync/atomic"
 )
 
 // Errors returned (wrapped, with the file name) by this package.
@@ -35,6 +36,23 @@ const (
 	maxPathDepth     = 64
 )
 
+// A dataset may have at most maxElementsPerByte elements per byte of its
+// file, plus baseElements: room for DEFLATE-compressed data and for chunks
+// never written (read as zeros), while a small file cannot make the reader
+// allocate gigabytes (issue 12).
+const (
+	maxElementsPerByte = 64
+	baseElements       = 1 << 20
+)
+
+// elementBudget is the most elements a dataset of f may have.
+func (f *File) elementBudget() int {
+	if f.size > (math.MaxInt-baseElements)/maxElementsPerByte {
+		return math.MaxInt
+	}
+	return int(f.size)*maxElementsPerByte + baseElements
+}
+
 // Options bounds what the reader accepts. The zero value means the defaults.
 type Options struct {
 	// MaxElements is the largest dataset accepted; 0 means DefaultMaxElements.
@@ -52,7 +70,19 @@ type File struct {
 	sizeLen int
 	base    uint64
 	root    uint64 // root group object header address (relative to base)
+
+	readLeft atomic.Int64 // bytes f.read may still return (newReadBudget)
 }
+
+// A File reads at most readsPerByte times its size plus baseReads bytes
+// over its life, metadata and data together: enough to read each of its
+// datasets several times, while a hostile file cannot make the reader go
+// over the same bytes again and again (256 continuation blocks, or a
+// thousand chunks, each naming the whole file).
+const (
+	readsPerByte = 8
+	baseReads    = 16 << 20
+)
 
 // Open reads the superblock of the HDF5 file in r, which is size bytes long;
 // name is used in error messages.
@@ -61,6 +91,7 @@ func Open(r io.ReaderAt, size int64, name string, opt Options) (*File, error) {
 		opt.MaxElements = DefaultMaxElements
 	}
 	f := &File{r: r, size: size, name: name, opt: opt}
+	f.readLeft.Store(readsPerByte*max(size, 0) + baseReads)
 	if err := f.readSuperblock(); err != nil {
 		return nil, f.wrap(err)
 	}
@@ -79,6 +110,12 @@ func (f *File) wrap(err error) error {
 // as "crema" or "/features/crema") as float32 values in row-major order.
 // Errors name the file.
 func ReadFloat32File(path, dataset string, opt Options) (data []float32, shape []int, err error) {
+	// a FIFO would block the open, a device never end: regular files only
+	if st, err := os.Stat(path); err != nil {
+		return nil, nil, fmt.Errorf("hdf5: %w", err)
+	} else if !st.Mode().IsRegular() {
+		return nil, nil, fmt.Errorf("hdf5: %s: %w: not a regular file (%s)", path, ErrNotHDF5, st.Mode().Type())
+	}
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("hdf5: %w", err)
@@ -108,6 +145,10 @@ func (f *File) read(addr uint64, n uint64) ([]byte, error) {
 	abs := addr + f.base
 	if abs < addr || n > uint64(f.size) || abs > uint64(f.size)-n {
 		return nil, fmt.Errorf("%w: %d bytes at address %d beyond end of file (%d bytes)", ErrCorrupt, n, abs, f.size)
+	}
+	if f.readLeft.Add(-int64(n)) < 0 {
+		return nil, fmt.Errorf("%w: the file's structures ask for more than %d reads of its %d bytes (%d bytes at address %d)",
+			ErrTooLarge, readsPerByte, f.size, n, abs)
 	}
 	b := make([]byte, n)
 	if _, err := f.r.ReadAt(b, int64(abs)); err != nil && !(errors.Is(err, io.EOF) && n == 0) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -112,16 +113,36 @@ func TestErrors(t *testing.T) {
 	}
 }
 
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.ReaderAt
+	n int64
+}
+
+func (c *countingReader) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.r.ReadAt(p, off)
+	c.n += int64(n)
+	return n, err
+}
+
 func readAll(b []byte, name string) ([]float32, error) {
-	f, err := Open(bytes.NewReader(b), int64(len(b)), "fuzz.h5", Options{MaxElements: 1 << 16})
+	data, _, err := readAllCounted(b, name)
+	return data, err
+}
+
+// readAllCounted reads dataset name and says how many bytes it read from b.
+func readAllCounted(b []byte, name string) ([]float32, int64, error) {
+	cr := &countingReader{r: bytes.NewReader(b)}
+	f, err := Open(cr, int64(len(b)), "fuzz.h5", Options{MaxElements: 1 << 16})
 	if err != nil {
-		return nil, err
+		return nil, cr.n, err
 	}
 	d, err := f.Dataset(name)
 	if err != nil {
-		return nil, err
+		return nil, cr.n, err
 	}
-	return d.Float32()
+	data, err := d.Float32()
+	return data, cr.n, err
 }
 
 func FuzzRead(f *testing.F) {
@@ -133,10 +154,17 @@ func FuzzRead(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	// small files declaring huge datasets (TestSmallFileHugeDatasetRefused)
+	f.Add(growDims(f, "h5py_chunked_gzip_shuffle_f8.h5", 100, 1<<24))
+	f.Add(growDims(f, "h5py_latest_chunked_f4.h5", 50, 1<<24))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		data, err := readAll(b, "crema")
+		data, read, err := readAllCounted(b, "crema")
 		if err == nil && len(data) > 1<<16 {
 			t.Fatalf("%d values beyond the limit", len(data))
+		}
+		// the superblock search reads a few small signatures beyond the budget
+		if limit := readsPerByte*int64(len(b)) + baseReads + 4096; read > limit {
+			t.Fatalf("%d-byte file: %d bytes read, more than %d", len(b), read, limit)
 		}
 	})
 }

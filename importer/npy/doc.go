@@ -20,5 +20,7 @@
 // and is parsed without eval. Array sizes are checked for overflow and against
 // Options.MaxElements before anything is allocated, and the data are read
 // incrementally, so a file that declares a large shape but holds few bytes
-// costs no more memory than its length.
+// costs no more memory than its length; ReadFile checks the shape against
+// the file's size before reading, and opens regular files only (a FIFO
+// would block, a device never end).
 package npy

@@ -9,6 +9,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/vindex/vindex/model/statedict"
 )
 
 // Errors returned (wrapped) by Read.
@@ -47,13 +49,23 @@ type Options struct {
 }
 
 // ReadFile reads the .npy file at path; errors name the file.
+// Only regular files are opened (a FIFO would block the open, a device such
+// as /dev/zero never end), and the shape is checked against the file's size
+// before the data are read.
 func ReadFile(path string, opt Options) (*Array, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("npy: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("npy: %s: %w: not a regular file (%s)", path, ErrNotNPY, st.Mode().Type())
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("npy: %w", err)
 	}
 	defer f.Close()
-	a, err := Read(f, opt)
+	a, err := read(f, opt, st.Size())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -61,7 +73,10 @@ func ReadFile(path string, opt Options) (*Array, error) {
 }
 
 // Read decodes one .npy array from r.
-func Read(r io.Reader, opt Options) (*Array, error) {
+func Read(r io.Reader, opt Options) (*Array, error) { return read(r, opt, -1) }
+
+// read decodes one .npy array from r, which holds size bytes (-1: unknown).
+func read(r io.Reader, opt Options, size int64) (*Array, error) {
 	maxElems := opt.MaxElements
 	if maxElems <= 0 {
 		maxElems = DefaultMaxElements
@@ -75,8 +90,10 @@ func Read(r io.Reader, opt Options) (*Array, error) {
 	}
 	major := pre[6]
 	var hlen int
+	lenBytes := 4 // the header length's own bytes
 	switch major {
 	case 1:
+		lenBytes = 2
 		var b [2]byte
 		if _, err := io.ReadFull(r, b[:]); err != nil {
 			return nil, fmt.Errorf("%w: header length: %v", ErrCorrupt, err)
@@ -121,6 +138,9 @@ func Read(r io.Reader, opt Options) (*Array, error) {
 		return nil, fmt.Errorf("%w: shape %v (limit %d elements)", ErrTooLarge, h.shape, maxElems)
 	}
 	need := int64(n) * int64(dt.size)
+	if left := size - int64(len(pre)+lenBytes+hlen); size >= 0 && need > left {
+		return nil, fmt.Errorf("%w: data truncated: shape %v of %s needs %d bytes, the file holds %d", ErrCorrupt, h.shape, h.descr, need, max(left, 0))
+	}
 	// ReadAll grows with the bytes actually present, so a lying shape costs
 	// no more than the file's length.
 	raw, err := io.ReadAll(io.LimitReader(r, need))
@@ -258,7 +278,7 @@ func parseDescr(d string) (dtype, error) {
 	case kind == 'f' && size == 2:
 		return dtype{2, func(dst []float32, src []byte) {
 			for i := range dst {
-				dst[i] = Float16(bo.Uint16(src[2*i:]))
+				dst[i] = statedict.Float16ToFloat32(bo.Uint16(src[2*i:]))
 			}
 		}}, nil
 	case kind == 'f' && size == 4:
@@ -309,30 +329,6 @@ func intAt(b []byte, size int, signed bool, bo binary.ByteOrder) float32 {
 			return float32(int64(bo.Uint64(b)))
 		}
 		return float32(bo.Uint64(b))
-	}
-}
-
-// Float16 converts IEEE 754 half-precision bits to float32 (exactly: every
-// half value is representable).
-func Float16(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	mant := uint32(h) & 0x3ff
-	switch {
-	case exp == 0x1f: // Inf / NaN
-		return math.Float32frombits(sign | 0x7f800000 | mant<<13)
-	case exp == 0:
-		if mant == 0 {
-			return math.Float32frombits(sign)
-		}
-		// Subnormal: value = mant · 2^-24.
-		v := float32(mant) * (1.0 / (1 << 24))
-		if sign != 0 {
-			v = -v
-		}
-		return v
-	default:
-		return math.Float32frombits(sign | (exp+112)<<23 | mant<<13)
 	}
 }
 

@@ -6,9 +6,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/vindex/vindex/model/statedict"
 )
 
 type expected struct {
@@ -113,8 +116,8 @@ func TestFloat16(t *testing.T) {
 		h    uint16
 		want float32
 	}{{0x3c00, 1}, {0xc000, -2}, {0x0001, 5.9604645e-08}, {0x7bff, 65504}, {0x0000, 0}, {0x3555, 0.33325195}} {
-		if got := Float16(c.h); got != c.want {
-			t.Errorf("Float16(%#x) = %v, want %v", c.h, got, c.want)
+		if got := statedict.Float16ToFloat32(c.h); got != c.want {
+			t.Errorf("Float16ToFloat32(%#x) = %v, want %v", c.h, got, c.want)
 		}
 	}
 }
@@ -141,4 +144,41 @@ func FuzzRead(f *testing.F) {
 			t.Fatalf("shape %v but %d values", a.Shape, len(a.Data))
 		}
 	})
+}
+
+// ReadFile checks the shape against the file's size before reading the
+// data, and opens regular files only: a 100-byte file declaring 2^27
+// float64 values is refused having allocated almost nothing, and a folder
+// and /dev/zero are refused too (a FIFO: npy_unix_test.go).
+func TestReadFileBoundedByFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "big.npy")
+	hdr := "{'descr': '<f8', 'fortran_order': False, 'shape': (134217728,), }"
+	for (10+len(hdr)+1)%64 != 0 {
+		hdr += " "
+	}
+	b := append([]byte("\x93NUMPY\x01\x00"), byte(len(hdr)+1), 0)
+	b = append(append(b, hdr...), '\n')
+	if err := os.WriteFile(p, append(b, make([]byte, 16)...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err := ReadFile(p, Options{})
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrCorrupt) {
+		t.Errorf("short file: error %v, want ErrCorrupt", err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+		t.Errorf("short file: allocated %d bytes", n)
+	}
+	for _, p := range []string{dir, "/dev/zero"} {
+		if _, err := os.Stat(p); err != nil {
+			continue
+		}
+		if _, err := ReadFile(p, Options{}); !errors.Is(err, ErrNotNPY) {
+			t.Errorf("%s: error %v, want ErrNotNPY", p, err)
+		}
+	}
 }

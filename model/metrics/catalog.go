@@ -255,7 +255,7 @@ func NewCatalog(rows []Row, d Distance, groupBy []string) (*Catalog, []Reject, e
 				where(&good[0]), c.Model, c.Reducer, where(r), r.Model, r.Reducer)
 		}
 		c.SongIDs[i], c.WorkIDs[i] = r.SongID, r.WorkID
-		prepare(c.Vecs[i*dim:(i+1)*dim], &c.Bias[i], r.Embedding, d)
+		Prepare(c.Vecs[i*dim:(i+1)*dim], &c.Bias[i], r.Embedding, d)
 		c.GroupValues = append(c.GroupValues, r.GroupValues...)
 		c.Work[i] = -1
 		if r.WorkID != "" {
@@ -287,14 +287,21 @@ func NewCatalog(rows []Row, d Distance, groupBy []string) (*Catalog, []Reject, e
 	return c, rejects, nil
 }
 
-// prepare writes the prepared vector of e into dst and its bias into b.
-func prepare(dst []float32, b *float32, e []float32, d Distance) {
+// Prepare writes the prepared vector of e into dst and its bias into b, so
+// that the score q'·x' + b_x ranks catalog items as distance d does (cosine:
+// e/‖e‖; pearson: (e−mean)/‖e−mean‖; sqeuclidean: e with bias −‖e‖²/2), and
+// returns ‖e‖² in float64. A zero (cosine) or constant (pearson) e gives NaN
+// values, which callers treat as unscorable.
+func Prepare(dst []float32, b *float32, e []float32, d Distance) float64 {
+	if len(dst) < len(e) {
+		panic("metrics: Prepare: short dst")
+	}
+	var sq float64
+	for _, v := range e {
+		sq += float64(v) * float64(v)
+	}
 	switch d {
 	case Cosine:
-		var sq float64
-		for _, v := range e {
-			sq += float64(v) * float64(v)
-		}
 		inv := 1 / math.Sqrt(sq)
 		for i, v := range e {
 			dst[i] = float32(float64(v) * inv)
@@ -306,23 +313,20 @@ func prepare(dst []float32, b *float32, e []float32, d Distance) {
 			sum += float64(v)
 		}
 		mean := sum / float64(len(e))
-		var sq float64
+		var c float64
 		for _, v := range e {
-			sq += (float64(v) - mean) * (float64(v) - mean)
+			c += (float64(v) - mean) * (float64(v) - mean)
 		}
-		inv := 1 / math.Sqrt(sq)
+		inv := 1 / math.Sqrt(c)
 		for i, v := range e {
 			dst[i] = float32((float64(v) - mean) * inv)
 		}
 		*b = 0
 	case SqEuclidean:
-		var sq float64
-		for _, v := range e {
-			sq += float64(v) * float64(v)
-		}
 		copy(dst, e)
 		*b = float32(-sq / 2)
 	default:
 		panic("metrics: unknown distance " + string(d))
 	}
+	return sq
 }

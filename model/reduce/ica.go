@@ -29,20 +29,42 @@ type ICAConfig struct {
 // row-major sample x. Not converging within MaxIter is not an error: the
 // reducer's Info reports Iterations and Converged, as sklearn warns.
 func FitICA(x []float64, n, d int, cfg ICAConfig) (*Reducer, error) {
+	k, maxIter, tol, winit, err := icaSettings(x, n, d, cfg)
+	if err != nil {
+		return nil, err
+	}
+	mean, xcM, kw, x1, err := icaWhiten(x, n, d, k)
+	if err != nil {
+		return nil, err
+	}
+	w, iters, converged := icaParallel(x1, winit, k, n, maxIter, tol)
+	comp, err := icaComponents(w, kw, xcM, k, n)
+	if err != nil {
+		return nil, err
+	}
+	return New(Info{
+		Method: ICA, InDim: d, OutDim: k, Model: cfg.Model, Seed: cfg.Seed, FitCount: int64(n),
+		Whiten: true, Iterations: iters, Converged: converged,
+	}, mean, comp.RawMatrix().Data)
+}
+
+// icaSettings checks FitICA's arguments and resolves its defaults: the
+// number of components, max_iter, tol and the initial unmixing matrix.
+func icaSettings(x []float64, n, d int, cfg ICAConfig) (k, maxIter int, tol float64, winit []float64, err error) {
 	if d < 1 || len(x) != n*d {
-		return nil, fmt.Errorf("%w: sample has %d values, want %d×%d", ErrDim, len(x), n, d)
+		return 0, 0, 0, nil, fmt.Errorf("%w: sample has %d values, want %d×%d", ErrDim, len(x), n, d)
 	}
 	if n < 2 {
-		return nil, fmt.Errorf("%w: ICA of %d rows", ErrTooFew, n)
+		return 0, 0, 0, nil, fmt.Errorf("%w: ICA of %d rows", ErrTooFew, n)
 	}
-	k := cfg.K
+	k = cfg.K
 	if k < 1 || k > min(n, d) {
-		return nil, fmt.Errorf("%w: ICA to %d components of %d rows of dimension %d", ErrDim, k, n, d)
+		return 0, 0, 0, nil, fmt.Errorf("%w: ICA to %d components of %d rows of dimension %d", ErrDim, k, n, d)
 	}
 	if !allFinite(x) {
-		return nil, fmt.Errorf("%w: in the ICA sample", ErrNotFinite)
+		return 0, 0, 0, nil, fmt.Errorf("%w: in the ICA sample", ErrNotFinite)
 	}
-	maxIter, tol := cfg.MaxIter, cfg.Tol
+	maxIter, tol = cfg.MaxIter, cfg.Tol
 	if maxIter == 0 {
 		maxIter = 200
 	}
@@ -50,9 +72,9 @@ func FitICA(x []float64, n, d int, cfg ICAConfig) (*Reducer, error) {
 		tol = 1e-4
 	}
 	if maxIter < 1 || !(tol > 0) {
-		return nil, fmt.Errorf("reduce: ICA max_iter %d and tol %g must be positive", maxIter, tol)
+		return 0, 0, 0, nil, fmt.Errorf("reduce: ICA max_iter %d and tol %g must be positive", maxIter, tol)
 	}
-	winit := cfg.WInit
+	winit = cfg.WInit
 	if winit == nil {
 		rng := rand.New(rand.NewPCG(cfg.Seed, seedStream))
 		winit = make([]float64, k*k)
@@ -60,13 +82,18 @@ func FitICA(x []float64, n, d int, cfg ICAConfig) (*Reducer, error) {
 			winit[i] = rng.NormFloat64()
 		}
 	} else if len(winit) != k*k {
-		return nil, fmt.Errorf("%w: w_init has %d values, want %d×%d", ErrDim, len(winit), k, k)
+		return 0, 0, 0, nil, fmt.Errorf("%w: w_init has %d values, want %d×%d", ErrDim, len(winit), k, k)
 	}
+	return k, maxIter, tol, winit, nil
+}
 
-	// Centre; whiten with the top k eigenvectors of XcᵀXc (the left singular
-	// vectors of sklearn's XT), signed so their first entry is positive.
+// icaWhiten centres x and whitens it with the top k eigenvectors of XcᵀXc
+// (the left singular vectors of sklearn's XT), signed so their first entry is
+// positive. It returns the mean, the centred rows, the whitening matrix K
+// (k×d) and X1 = K·Xcᵀ·√n (k×n).
+func icaWhiten(x []float64, n, d, k int) (mean []float64, xcM, kw, x1 *mat.Dense, err error) {
 	xc := make([]float64, n*d)
-	mean := make([]float64, d)
+	mean = make([]float64, d)
 	for r := range n {
 		for j := range d {
 			mean[j] += x[r*d+j]
@@ -80,18 +107,18 @@ func FitICA(x []float64, n, d int, cfg ICAConfig) (*Reducer, error) {
 			xc[r*d+j] = x[r*d+j] - mean[j]
 		}
 	}
-	xcM := mat.NewDense(n, d, xc)
+	xcM = mat.NewDense(n, d, xc)
 	var gram mat.SymDense
 	gram.SymOuterK(1, xcM.T())
 	vals, vecs, err := eigenDesc(&gram)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, nil, err
 	}
 	// K = (u/sv).T[:k]; sv = sqrt(eigenvalue of XcᵀXc).
-	kw := mat.NewDense(k, d, nil)
+	kw = mat.NewDense(k, d, nil)
 	for c := range k {
 		if !(vals[c] > 0) {
-			return nil, fmt.Errorf("%w: ICA whitening: component %d has zero variance", ErrDegenerate, c)
+			return nil, nil, nil, nil, fmt.Errorf("%w: ICA whitening: component %d has zero variance", ErrDegenerate, c)
 		}
 		sv := math.Sqrt(vals[c])
 		sign := 1.0
@@ -104,16 +131,20 @@ func FitICA(x []float64, n, d int, cfg ICAConfig) (*Reducer, error) {
 			kw.Set(c, j, sign*vecs.At(j, c)/sv)
 		}
 	}
-	// X1 = K·Xcᵀ·√n, k×n.
-	x1 := mat.NewDense(k, n, nil)
+	x1 = mat.NewDense(k, n, nil)
 	x1.Mul(kw, xcM.T())
 	x1.Scale(math.Sqrt(float64(n)), x1)
+	return mean, xcM, kw, x1, nil
+}
 
-	w := symDecorrelation(mat.NewDense(k, k, append([]float64(nil), winit...)))
+// icaParallel runs sklearn's parallel FastICA (logcosh, alpha 1) on the
+// whitened X1 (k×n) from winit, returning W, the iterations run and whether
+// the change fell below tol.
+func icaParallel(x1 *mat.Dense, winit []float64, k, n, maxIter int, tol float64) (w *mat.Dense, iters int, converged bool) {
+	w = symDecorrelation(mat.NewDense(k, k, append([]float64(nil), winit...)))
 	wx := mat.NewDense(k, n, nil)
 	gx := make([]float64, k)
 	a := mat.NewDense(k, k, nil)
-	iters, converged := 0, false
 	for iters < maxIter {
 		iters++
 		wx.Mul(w, x1)
@@ -145,12 +176,16 @@ func FitICA(x []float64, n, d int, cfg ICAConfig) (*Reducer, error) {
 		}
 		w = w1
 		if lim < tol {
-			converged = true
-			break
+			return w, iters, true
 		}
 	}
+	return w, iters, false
+}
 
-	// components = W·K, scaled so each source has unit (ddof=0) variance.
+// icaComponents returns W·K scaled so that each source has unit (ddof=0)
+// variance over the centred rows.
+func icaComponents(w, kw, xcM *mat.Dense, k, n int) (*mat.Dense, error) {
+	_, d := kw.Dims()
 	comp := mat.NewDense(k, d, nil)
 	comp.Mul(w, kw)
 	src := mat.NewDense(k, n, nil)
@@ -175,10 +210,7 @@ func FitICA(x []float64, n, d int, cfg ICAConfig) (*Reducer, error) {
 			cr[j] /= std
 		}
 	}
-	return New(Info{
-		Method: ICA, InDim: d, OutDim: k, Model: cfg.Model, Seed: cfg.Seed, FitCount: int64(n),
-		Whiten: true, Iterations: iters, Converged: converged,
-	}, mean, comp.RawMatrix().Data)
+	return comp, nil
 }
 
 // seedStream is the second PCG word for vindex's seeded generators.

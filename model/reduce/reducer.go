@@ -209,3 +209,19 @@ func allFinite(v []float64) bool {
 	}
 	return true
 }
+
+// Normalize scales v to unit Euclidean length (computed in float64), as
+// reduced embeddings are with --normalize; a zero vector stays zero.
+func Normalize(v []float32) {
+	s := 0.0
+	for _, x := range v {
+		s += float64(x) * float64(x)
+	}
+	if s == 0 {
+		return
+	}
+	inv := 1 / math.Sqrt(s)
+	for i, x := range v {
+		v[i] = float32(float64(x) * inv)
+	}
+}

@@ -17,7 +17,12 @@
 // The header length is checked against the file size and a 100 MB cap
 // before it is read; every tensor's shape must match its byte range exactly
 // (no overflow), ranges must lie inside the data section and not overlap;
-// nothing is allocated for a tensor before its range has been checked. Errors
+// nothing is allocated for a tensor before its range has been checked, so
+// every tensor is decoded from bytes of its own and a file costs at most
+// about 30 bytes allocated per byte (measured worst cases: long all-zero
+// shapes 28, many empty tensors 12, U8 data 9; TestHostileFilesBounded
+// holds it under 32 per byte plus 1 MiB). Callers bound the file's size
+// (model.MaxCheckpointBytes). Errors
 // wrap ErrFormat, name the tensor at fault, and no input panics (FuzzRead).
 //
 // # Deviations

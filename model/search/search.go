@@ -110,7 +110,7 @@ func New(m *Matrix, d metrics.Distance) (*Index, error) {
 		r := len(ix.IDs)
 		ix.vecs = ix.vecs[:(r+1)*dim]
 		var b float32
-		sq := Prepare(ix.vecs[r*dim:], &b, e, d)
+		sq := metrics.Prepare(ix.vecs[r*dim:], &b, e, d)
 		if why := unscorable(ix.vecs[r*dim:(r+1)*dim], b, sq, d); why != "" {
 			ix.vecs = ix.vecs[:r*dim]
 			ix.Skipped = append(ix.Skipped, Skip{id, why})
@@ -160,7 +160,7 @@ func NewInPlace(m *Matrix, d metrics.Distance) (*Index, error) {
 			copy(tmp, e)
 			e = tmp
 		}
-		sq := Prepare(tmp, &b, e, d)
+		sq := metrics.Prepare(tmp, &b, e, d)
 		if why := unscorable(tmp, b, sq, d); why != "" {
 			ix.Skipped = append(ix.Skipped, Skip{m.IDs[i], why})
 			continue
@@ -197,7 +197,7 @@ func (ix *Index) Row(r int) []float32 { return ix.vecs[r*ix.Dim : (r+1)*ix.Dim] 
 func Unscorable(e []float32, d metrics.Distance) string {
 	dst := make([]float32, len(e))
 	var b float32
-	sq := Prepare(dst, &b, e, d)
+	sq := metrics.Prepare(dst, &b, e, d)
 	return unscorable(dst, b, sq, d)
 }
 
@@ -227,48 +227,6 @@ func unscorable(dst []float32, b float32, sq float64, d metrics.Distance) string
 	return "embedding overflows"
 }
 
-// Prepare writes the prepared vector of e into dst and its bias into b,
-// exactly as model/metrics does (score = q'·x' + b_x ranks as the distance),
-// and returns ‖e‖² in float64.
-func Prepare(dst []float32, b *float32, e []float32, d metrics.Distance) float64 {
-	if len(dst) < len(e) {
-		panic("search: Prepare: short dst")
-	}
-	var sq float64
-	for _, v := range e {
-		sq += float64(v) * float64(v)
-	}
-	switch d {
-	case metrics.Cosine:
-		inv := 1 / math.Sqrt(sq)
-		for i, v := range e {
-			dst[i] = float32(float64(v) * inv)
-		}
-		*b = 0
-	case metrics.Pearson:
-		var sum float64
-		for _, v := range e {
-			sum += float64(v)
-		}
-		mean := sum / float64(len(e))
-		var c float64
-		for _, v := range e {
-			c += (float64(v) - mean) * (float64(v) - mean)
-		}
-		inv := 1 / math.Sqrt(c)
-		for i, v := range e {
-			dst[i] = float32((float64(v) - mean) * inv)
-		}
-		*b = 0
-	case metrics.SqEuclidean:
-		copy(dst, e)
-		*b = float32(-sq / 2)
-	default:
-		panic("search: unknown distance " + string(d))
-	}
-	return sq
-}
-
 // Neighbor is one result: a row of the index and its ranking score
 // (q'·x' + bias; higher is nearer).
 type Neighbor struct {
@@ -296,7 +254,7 @@ func (ix *Index) PrepareQuery(e []float32) (Query, error) {
 	}
 	v := make([]float32, ix.Dim)
 	var b float32
-	sq := Prepare(v, &b, e, ix.Distance)
+	sq := metrics.Prepare(v, &b, e, ix.Distance)
 	if why := unscorable(v, b, sq, ix.Distance); why != "" {
 		return Query{}, fmt.Errorf("%w: %s", ErrUnscorable, why)
 	}

@@ -41,6 +41,20 @@
 // element counts against the file size; zip entry sizes against the file size
 // (stored) or the DEFLATE bound of 1032:1 (compressed), and their CRC after
 // reading; legacy storage headers against the pickle and the bytes left.
+//
+// Work is bounded by the file: the unpickler (a table of small opcode
+// handlers, opcodes.go) charges every opcode, every value it copies (marked
+// items, list(...)), every tensor dimension and, at 4 units, every dict
+// insert (plus one unit per 64 bytes of a string key hashed) to a budget of
+// 4 units per file byte plus 2^16, shared by all the pickles of one file;
+// past it the load fails with ErrTooLarge. A unit allocates about 50 bytes,
+// so a hostile pickle allocates at most a few hundred bytes per file byte
+// (FuzzHostile asserts 400 plus 32 MiB), where before a 48 kB file of
+// OrderedDict(d) copies allocated 2.2 GB. Zip entries may not overlap or run
+// past the archive (checked on the central directory before anything is
+// read), so the entries read total at most the archive's bytes, however many
+// names the directory lists; entries compressed with DEFLATE may inflate to
+// at most 32 times the archive plus 1 MiB in all.
 // Tensor views are checked against their storage (offset + Σ (size-1)·stride
 // must be inside it; no negative sizes or strides, no overflow), and the
 // elements decoded for all tensors together are limited to 8 per file byte

@@ -2,13 +2,10 @@ package torch
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"math/big"
-	"strconv"
 )
 
 // Limits of the unpickler, independent of the file size.
@@ -137,6 +134,12 @@ type (
 
 func newDict() *pyDict { return &pyDict{index: map[any]int{}} }
 
+// newDictCap returns an empty dict with room for n items: a copy allocates
+// once instead of growing.
+func newDictCap(n int) *pyDict {
+	return &pyDict{index: make(map[any]int, n), keys: make([]any, 0, n), values: make([]any, 0, n)}
+}
+
 func (d *pyDict) set(k, v any) error {
 	switch k.(type) {
 	case nil, bool, int64, float64, string:
@@ -229,11 +232,57 @@ type machine struct {
 	s        *src
 	objects  bool // LoadObject: builtin dict and list allowed too
 	persLoad func(pid any) (any, error)
+	work     *budget // shared by every pickle of one file
 	stack    []any
 	marks    []int
 	memo     map[int64]any
 	tensors  []*tensorRef
+	done     bool // STOP reached
 }
+
+func newMachine(s *src, work *budget, objects bool, persLoad func(pid any) (any, error)) *machine {
+	return &machine{s: s, work: work, objects: objects, persLoad: persLoad, memo: map[int64]any{}}
+}
+
+// budget is the work one load may do, in units of about one value pushed,
+// copied or hashed; it is a fixed multiple of the file's bytes (newBudget),
+// so a small file cannot make the loader build a large structure (issue
+// 12's copy bomb: OrderedDict(d) of a big dict, repeated) or hash a long
+// key over and over.
+type budget struct {
+	left, total int64
+	size        int64 // the file's bytes, for messages
+}
+
+// Work allowed per byte of file, plus a constant for tiny files. A unit is
+// about 50 bytes allocated: one opcode, one value copied (marked items,
+// list(...)), one tensor dimension; a dict insert, which allocates
+// several times more, costs dictItemCost, plus one per 64 bytes of a
+// string key it hashes. dict(d) and OrderedDict(pairs) are charged
+// dictItemCost per item before the copy is allocated, then per insert.
+const (
+	workPerByte  = 4
+	workBase     = 1 << 16
+	dictItemCost = 4
+)
+
+func newBudget(size int64) *budget {
+	n := workPerByte*max(size, 0) + workBase
+	return &budget{left: n, total: n, size: size}
+}
+
+// spend charges n units, failing with ErrTooLarge once the budget is spent.
+func (b *budget) spend(n int64, what string) error {
+	if n <= b.left {
+		b.left -= n
+		return nil
+	}
+	b.left = 0
+	return fmt.Errorf("%w: %s: the pickle asks for more work than its %d-byte file allows (%d units, %d per byte)",
+		ErrTooLarge, what, b.size, b.total, workPerByte)
+}
+
+func (m *machine) spend(n int64, what string) error { return m.work.spend(n, what) }
 
 func (m *machine) push(v any) { m.stack = append(m.stack, v) }
 
@@ -260,6 +309,9 @@ func (m *machine) popMark() ([]any, error) {
 	}
 	k := m.marks[len(m.marks)-1]
 	m.marks = m.marks[:len(m.marks)-1]
+	if err := m.spend(int64(len(m.stack)-k), "marked items"); err != nil {
+		return nil, err
+	}
 	items := append([]any(nil), m.stack[k:]...)
 	m.stack = m.stack[:k]
 	return items, nil
@@ -285,16 +337,19 @@ func (m *machine) memoPut(i int64) error {
 
 // run executes one pickle up to its STOP and returns the value it built.
 func (m *machine) run() (any, error) {
-	if m.memo == nil {
-		m.memo = map[int64]any{}
-	}
 	for {
 		op, err := m.s.byte()
 		if err != nil {
 			return nil, err
 		}
 		opOff := m.s.off - 1
-		done, err := m.step(op)
+		h := opcodes[op]
+		if h == nil {
+			return nil, fmt.Errorf("%w: %s: unsupported pickle opcode 0x%02x at offset %d", ErrCorrupt, m.s.name, op, opOff)
+		}
+		if err = m.spend(1, "opcodes"); err == nil {
+			err = h(m, op)
+		}
 		if err != nil {
 			if errors.Is(err, ErrRefused) || errors.Is(err, ErrTruncated) || errors.Is(err, ErrCorrupt) ||
 				errors.Is(err, ErrNotStateDict) || errors.Is(err, ErrUnsupported) || errors.Is(err, ErrTooLarge) {
@@ -302,7 +357,7 @@ func (m *machine) run() (any, error) {
 			}
 			return nil, fmt.Errorf("%w: %s: pickle opcode 0x%02x at %d: %v", ErrCorrupt, m.s.name, op, opOff, err)
 		}
-		if done {
+		if m.done {
 			v, err := m.pop()
 			if err != nil {
 				return nil, err
@@ -315,454 +370,32 @@ func (m *machine) run() (any, error) {
 	}
 }
 
-func (m *machine) step(op byte) (done bool, err error) {
-	s := m.s
-	switch op {
-	case '.': // STOP
-		return true, nil
-	case 0x80: // PROTO
-		p, err := s.byte()
-		if err != nil {
-			return false, err
-		}
-		if p > 5 {
-			return false, fmt.Errorf("%w: %s: pickle protocol %d", ErrUnsupported, s.name, p)
-		}
-	case 0x95: // FRAME: a length hint only
-		if _, err := s.uint(8); err != nil {
-			return false, err
-		}
-	case '(': // MARK
-		m.marks = append(m.marks, len(m.stack))
-	case '0': // POP
-		_, err = m.pop()
-	case '1': // POP_MARK
-		_, err = m.popMark()
-	case '2': // DUP
-		v, err := m.top()
-		if err != nil {
-			return false, err
-		}
-		m.push(v)
-	case 'N':
-		m.push(nil)
-	case 0x88:
-		m.push(true)
-	case 0x89:
-		m.push(false)
-	case 'I': // INT (text); I00/I01 are False/True
-		l, err := s.line()
-		if err != nil {
-			return false, err
-		}
-		switch l {
-		case "00":
-			m.push(false)
-		case "01":
-			m.push(true)
-		default:
-			v, err := strconv.ParseInt(l, 10, 64)
-			if err != nil {
-				return false, err
-			}
-			m.push(v)
-		}
-	case 'J': // BININT
-		v, err := s.uint(4)
-		if err != nil {
-			return false, err
-		}
-		m.push(int64(int32(uint32(v))))
-	case 'K': // BININT1
-		v, err := s.uint(1)
-		if err != nil {
-			return false, err
-		}
-		m.push(int64(v))
-	case 'M': // BININT2
-		v, err := s.uint(2)
-		if err != nil {
-			return false, err
-		}
-		m.push(int64(v))
-	case 'L': // LONG (text)
-		l, err := s.line()
-		if err != nil {
-			return false, err
-		}
-		if len(l) > 0 && l[len(l)-1] == 'L' {
-			l = l[:len(l)-1]
-		}
-		b, ok := new(big.Int).SetString(l, 10)
-		if !ok {
-			return false, fmt.Errorf("bad LONG %q", l)
-		}
-		m.push(normInt(b))
-	case 0x8a, 0x8b: // LONG1, LONG4
-		size := 1
-		if op == 0x8b {
-			size = 4
-		}
-		n, err := s.uint(size)
-		if err != nil {
-			return false, err
-		}
-		if n > maxLongSize {
-			return false, fmt.Errorf("%w: %s: %d-byte integer", ErrUnsupported, s.name, n)
-		}
-		b, err := s.bytes(int64(n))
-		if err != nil {
-			return false, err
-		}
-		m.push(decodeLong(b))
-	case 'F': // FLOAT (text)
-		l, err := s.line()
-		if err != nil {
-			return false, err
-		}
-		v, err := strconv.ParseFloat(l, 64)
-		if err != nil {
-			return false, err
-		}
-		m.push(v)
-	case 'G': // BINFLOAT, big-endian
-		b, err := s.bytes(8)
-		if err != nil {
-			return false, err
-		}
-		m.push(math.Float64frombits(binary.BigEndian.Uint64(b)))
-	case 'X', 0x8c, 0x8d: // BINUNICODE, SHORT_BINUNICODE, BINUNICODE8
-		n, err := s.uint(map[byte]int{'X': 4, 0x8c: 1, 0x8d: 8}[op])
-		if err != nil {
-			return false, err
-		}
-		if n > math.MaxInt64 {
-			return false, fmt.Errorf("%w: %s: string of %d bytes", ErrTruncated, s.name, n)
-		}
-		b, err := s.bytes(int64(n))
-		if err != nil {
-			return false, err
-		}
-		m.push(string(b))
-	case 'T', 'U', 'B', 'C', 0x8e, 0x96: // BINSTRING, SHORT_BINSTRING, BINBYTES, SHORT_BINBYTES, BINBYTES8, BYTEARRAY8
-		size := map[byte]int{'T': 4, 'U': 1, 'B': 4, 'C': 1, 0x8e: 8, 0x96: 8}[op]
-		n, err := s.uint(size)
-		if err != nil {
-			return false, err
-		}
-		if n > math.MaxInt64 {
-			return false, fmt.Errorf("%w: %s: string of %d bytes", ErrTruncated, s.name, n)
-		}
-		b, err := s.bytes(int64(n))
-		if err != nil {
-			return false, err
-		}
-		if op == 'T' || op == 'U' {
-			m.push(string(b)) // Python 2 str: torch's ASCII keys and locations
-		} else {
-			m.push(b)
-		}
-	case 'S': // STRING (text, quoted)
-		l, err := s.line()
-		if err != nil {
-			return false, err
-		}
-		v, err := strconv.Unquote(pyQuoteToGo(l))
-		if err != nil {
-			return false, fmt.Errorf("bad STRING %q", l)
-		}
-		m.push(v)
-	case 'V': // UNICODE (raw-unicode-escape); accepted as is
-		l, err := s.line()
-		if err != nil {
-			return false, err
-		}
-		m.push(l)
-	case ')':
-		m.push(&pyTuple{})
-	case 't':
-		items, err := m.popMark()
-		if err != nil {
-			return false, err
-		}
-		m.push(&pyTuple{items: items})
-	case 0x85, 0x86, 0x87: // TUPLE1..3
-		n := int(op - 0x84)
-		if len(m.stack) < n || (len(m.marks) > 0 && len(m.stack)-n < m.marks[len(m.marks)-1]) {
-			return false, fmt.Errorf("%w: %s: pickle stack underflow", ErrCorrupt, s.name)
-		}
-		items := append([]any(nil), m.stack[len(m.stack)-n:]...)
-		m.stack = m.stack[:len(m.stack)-n]
-		m.push(&pyTuple{items: items})
-	case ']':
-		m.push(&pyList{})
-	case 'l':
-		items, err := m.popMark()
-		if err != nil {
-			return false, err
-		}
-		m.push(&pyList{items: items})
-	case 'a': // APPEND
-		v, err := m.pop()
-		if err != nil {
-			return false, err
-		}
-		l, err := m.top()
-		if err != nil {
-			return false, err
-		}
-		pl, ok := l.(*pyList)
-		if !ok {
-			return false, fmt.Errorf("%w: %s: APPEND to %s", ErrCorrupt, s.name, typeName(l))
-		}
-		pl.items = append(pl.items, v)
-	case 'e': // APPENDS
-		items, err := m.popMark()
-		if err != nil {
-			return false, err
-		}
-		l, err := m.top()
-		if err != nil {
-			return false, err
-		}
-		pl, ok := l.(*pyList)
-		if !ok {
-			return false, fmt.Errorf("%w: %s: APPENDS to %s", ErrCorrupt, s.name, typeName(l))
-		}
-		pl.items = append(pl.items, items...)
-	case '}':
-		m.push(newDict())
-	case 'd':
-		items, err := m.popMark()
-		if err != nil {
-			return false, err
-		}
-		d := newDict()
-		if err := setItems(d, items, s.name); err != nil {
-			return false, err
-		}
-		m.push(d)
-	case 's': // SETITEM
-		v, err := m.pop()
-		if err != nil {
-			return false, err
-		}
-		k, err := m.pop()
-		if err != nil {
-			return false, err
-		}
-		d, err := m.top()
-		if err != nil {
-			return false, err
-		}
-		pd, ok := d.(*pyDict)
-		if !ok {
-			return false, fmt.Errorf("%w: %s: SETITEM on %s", ErrCorrupt, s.name, typeName(d))
-		}
-		if err := pd.set(k, v); err != nil {
-			return false, err
-		}
-	case 'u': // SETITEMS
-		items, err := m.popMark()
-		if err != nil {
-			return false, err
-		}
-		d, err := m.top()
-		if err != nil {
-			return false, err
-		}
-		pd, ok := d.(*pyDict)
-		if !ok {
-			return false, fmt.Errorf("%w: %s: SETITEMS on %s", ErrCorrupt, s.name, typeName(d))
-		}
-		if err := setItems(pd, items, s.name); err != nil {
-			return false, err
-		}
-	case 'g': // GET (text)
-		l, err := s.line()
-		if err != nil {
-			return false, err
-		}
-		i, err := strconv.ParseInt(l, 10, 64)
-		if err != nil {
-			return false, err
-		}
-		return false, m.memoGet(i)
-	case 'h':
-		i, err := s.uint(1)
-		if err != nil {
-			return false, err
-		}
-		return false, m.memoGet(int64(i))
-	case 'j':
-		i, err := s.uint(4)
-		if err != nil {
-			return false, err
-		}
-		return false, m.memoGet(int64(i))
-	case 'p': // PUT (text)
-		l, err := s.line()
-		if err != nil {
-			return false, err
-		}
-		i, err := strconv.ParseInt(l, 10, 64)
-		if err != nil {
-			return false, err
-		}
-		return false, m.memoPut(i)
-	case 'q':
-		i, err := s.uint(1)
-		if err != nil {
-			return false, err
-		}
-		return false, m.memoPut(int64(i))
-	case 'r':
-		i, err := s.uint(4)
-		if err != nil {
-			return false, err
-		}
-		return false, m.memoPut(int64(i))
-	case 0x94: // MEMOIZE
-		return false, m.memoPut(int64(len(m.memo)))
-	case 'c': // GLOBAL
-		mod, err := s.line()
-		if err != nil {
-			return false, err
-		}
-		name, err := s.line()
-		if err != nil {
-			return false, err
-		}
-		g, err := lookupGlobal(mod, name, m.objects)
-		if err != nil {
-			return false, err
-		}
-		m.push(g)
-	case 0x93: // STACK_GLOBAL
-		nv, err := m.pop()
-		if err != nil {
-			return false, err
-		}
-		mv, err := m.pop()
-		if err != nil {
-			return false, err
-		}
-		mod, ok1 := mv.(string)
-		name, ok2 := nv.(string)
-		if !ok1 || !ok2 {
-			return false, fmt.Errorf("%w: %s: STACK_GLOBAL of non-strings", ErrCorrupt, s.name)
-		}
-		g, err := lookupGlobal(mod, name, m.objects)
-		if err != nil {
-			return false, err
-		}
-		m.push(g)
-	case 'i': // INST: refused by name
-		mod, err := s.line()
-		if err != nil {
-			return false, err
-		}
-		name, err := s.line()
-		if err != nil {
-			return false, err
-		}
-		return false, &RefusedError{Module: mod, Name: name}
-	case 'R': // REDUCE
-		args, err := m.pop()
-		if err != nil {
-			return false, err
-		}
-		f, err := m.pop()
-		if err != nil {
-			return false, err
-		}
-		v, err := m.call(f, args)
-		if err != nil {
-			return false, err
-		}
-		m.push(v)
-	case 0x81: // NEWOBJ: cls.__new__(cls, *args); only OrderedDict is a class we build
-		if _, err := m.pop(); err != nil {
-			return false, err
-		}
-		f, err := m.pop()
-		if err != nil {
-			return false, err
-		}
-		g, ok := f.(*pyGlobal)
-		if !ok || (g.kind != gOrderedDict && g.kind != gDict && g.kind != gList) {
-			return false, fmt.Errorf("%w: %s: NEWOBJ of %s", ErrUnsupported, s.name, typeName(f))
-		}
-		if g.kind == gList {
-			m.push(&pyList{})
-		} else {
-			m.push(newDict())
-		}
-	case 'o': // OBJ: class and args after a mark
-		items, err := m.popMark()
-		if err != nil {
-			return false, err
-		}
-		if len(items) == 0 {
-			return false, fmt.Errorf("%w: %s: empty OBJ", ErrCorrupt, s.name)
-		}
-		v, err := m.call(items[0], &pyTuple{items: items[1:]})
-		if err != nil {
-			return false, err
-		}
-		m.push(v)
-	case 'b': // BUILD
-		state, err := m.pop()
-		if err != nil {
-			return false, err
-		}
-		obj, err := m.top()
-		if err != nil {
-			return false, err
-		}
-		d, ok := obj.(*pyDict)
-		if !ok {
-			return false, fmt.Errorf("%w: %s: BUILD (setstate) on %s", ErrUnsupported, s.name, typeName(obj))
-		}
-		d.attrs = state
-	case 'Q': // BINPERSID
-		pid, err := m.pop()
-		if err != nil {
-			return false, err
-		}
-		if m.persLoad == nil {
-			return false, fmt.Errorf("%w: %s: persistent id outside a checkpoint's object pickle", ErrCorrupt, s.name)
-		}
-		v, err := m.persLoad(pid)
-		if err != nil {
-			return false, err
-		}
-		m.push(v)
-	case 'P': // PERSID (text): torch never writes it
-		if _, err := s.line(); err != nil {
-			return false, err
-		}
-		return false, fmt.Errorf("%w: %s: text persistent id", ErrUnsupported, s.name)
-	case 0x82, 0x83, 0x84:
-		return false, fmt.Errorf("%w: %s: pickle extension registry (EXT opcodes)", ErrRefused, s.name)
-	case 0x97, 0x98: // NEXT_BUFFER, READONLY_BUFFER
-		return false, fmt.Errorf("%w: %s: out-of-band pickle buffers", ErrUnsupported, s.name)
-	default:
-		return false, fmt.Errorf("%w: %s: unsupported pickle opcode 0x%02x at offset %d", ErrCorrupt, s.name, op, s.off-1)
-	}
-	return false, err
-}
-
-func setItems(d *pyDict, items []any, name string) error {
+// setItems sets alternating keys and values (DICT, SETITEMS).
+func (m *machine) setItems(d *pyDict, items []any) error {
 	if len(items)%2 != 0 {
-		return fmt.Errorf("%w: %s: odd number of dict items", ErrCorrupt, name)
+		return fmt.Errorf("%w: %s: odd number of dict items", ErrCorrupt, m.s.name)
 	}
 	for i := 0; i < len(items); i += 2 {
-		if err := d.set(items[i], items[i+1]); err != nil {
+		if err := m.set(d, items[i], items[i+1]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// set stores d[k] = v, charging the work budget for the key's hashing.
+func (m *machine) set(d *pyDict, k, v any) error {
+	cost := int64(dictItemCost)
+	switch ks := k.(type) {
+	case string:
+		cost += int64(len(ks)) / 64
+	case []byte:
+		cost += int64(len(ks)) / 64
+	}
+	if err := m.spend(cost, "dict items"); err != nil {
+		return err
+	}
+	return d.set(k, v)
 }
 
 // call applies an allowed global to its argument tuple.
@@ -775,97 +408,132 @@ func (m *machine) call(f, argv any) (any, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: %s: %s.%s called with %s, not a tuple", ErrCorrupt, m.s.name, g.module, g.name, typeName(argv))
 	}
-	args := at.items
 	switch g.kind {
 	case gOrderedDict, gDict:
-		d := newDict()
-		if len(args) == 0 {
-			return d, nil
-		}
-		if len(args) > 1 {
-			return nil, fmt.Errorf("%w: %s: %s.%s with %d arguments", ErrCorrupt, m.s.name, g.module, g.name, len(args))
-		}
-		var pairs []any
-		switch a := args[0].(type) {
-		case *pyList:
-			pairs = a.items
-		case *pyTuple:
-			pairs = a.items
-		case *pyDict:
-			for i := range a.keys {
-				if err := d.set(a.keys[i], a.values[i]); err != nil {
-					return nil, err
-				}
-			}
-			return d, nil
-		default:
-			return nil, fmt.Errorf("%w: %s: %s.%s of %s", ErrCorrupt, m.s.name, g.module, g.name, typeName(args[0]))
-		}
-		for _, p := range pairs {
-			kv, ok := p.(*pyTuple)
-			if !ok || len(kv.items) != 2 {
-				return nil, fmt.Errorf("%w: %s: %s.%s item is not a pair", ErrCorrupt, m.s.name, g.module, g.name)
-			}
-			if err := d.set(kv.items[0], kv.items[1]); err != nil {
-				return nil, err
-			}
-		}
-		return d, nil
+		return m.callDict(g, at.items)
 	case gList:
-		l := &pyList{}
-		if len(args) == 1 {
-			switch a := args[0].(type) {
-			case *pyList:
-				l.items = append(l.items, a.items...)
-			case *pyTuple:
-				l.items = append(l.items, a.items...)
-			default:
-				return nil, fmt.Errorf("%w: %s: list of %s", ErrCorrupt, m.s.name, typeName(args[0]))
-			}
-		} else if len(args) > 1 {
-			return nil, fmt.Errorf("%w: %s: list with %d arguments", ErrCorrupt, m.s.name, len(args))
-		}
-		return l, nil
+		return m.callList(at.items)
 	case gRebuildTensor, gRebuildTensorV2:
-		want := 4
-		if g.kind == gRebuildTensorV2 {
-			want = 6
-		}
-		if len(args) != want && !(g.kind == gRebuildTensorV2 && len(args) == 7) {
-			return nil, fmt.Errorf("%w: %s: %s with %d arguments, want %d", ErrCorrupt, m.s.name, g.name, len(args), want)
-		}
-		st, ok := args[0].(*storage)
-		if !ok {
-			return nil, fmt.Errorf("%w: %s: %s of %s, not a storage", ErrCorrupt, m.s.name, g.name, typeName(args[0]))
-		}
-		off, ok := args[1].(int64)
-		if !ok {
-			return nil, fmt.Errorf("%w: %s: tensor storage offset is %s", ErrCorrupt, m.s.name, typeName(args[1]))
-		}
-		shape, err := intTuple(args[2])
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: tensor size: %v", ErrCorrupt, m.s.name, err)
-		}
-		stride, err := intTuple(args[3])
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: tensor stride: %v", ErrCorrupt, m.s.name, err)
-		}
-		t := &tensorRef{st: st, offset: off, shape: shape, stride: stride}
-		m.tensors = append(m.tensors, t)
-		return t, nil
+		return m.callRebuildTensor(g, at.items)
 	case gRebuildParam, gRebuildParamState:
-		if len(args) < 1 {
+		if len(at.items) < 1 {
 			return nil, fmt.Errorf("%w: %s: %s without arguments", ErrCorrupt, m.s.name, g.name)
 		}
-		t, ok := args[0].(*tensorRef)
+		t, ok := at.items[0].(*tensorRef)
 		if !ok {
-			return nil, fmt.Errorf("%w: %s: %s of %s, not a tensor", ErrCorrupt, m.s.name, g.name, typeName(args[0]))
+			return nil, fmt.Errorf("%w: %s: %s of %s, not a tensor", ErrCorrupt, m.s.name, g.name, typeName(at.items[0]))
 		}
 		return t, nil
 	case gStorageType:
 		return nil, fmt.Errorf("%w: %s: torch.%s called outside a persistent id", ErrUnsupported, m.s.name, g.name)
 	}
 	panic("torch: unhandled global kind") // lookupGlobal returns only the kinds above
+}
+
+// callDict is dict(...) and OrderedDict(...): empty, a copy of a dict, or
+// from a list or tuple of pairs. Every copied item is charged to the budget.
+func (m *machine) callDict(g *pyGlobal, args []any) (any, error) {
+	if len(args) == 0 {
+		return newDict(), nil
+	}
+	if len(args) > 1 {
+		return nil, fmt.Errorf("%w: %s: %s.%s with %d arguments", ErrCorrupt, m.s.name, g.module, g.name, len(args))
+	}
+	var pairs []any
+	switch a := args[0].(type) {
+	case *pyList:
+		pairs = a.items
+	case *pyTuple:
+		pairs = a.items
+	case *pyDict:
+		// charged before the copy is allocated
+		if err := m.spend(dictItemCost*int64(len(a.keys)), "dict copy"); err != nil {
+			return nil, err
+		}
+		d := newDictCap(len(a.keys))
+		for i := range a.keys {
+			if err := m.set(d, a.keys[i], a.values[i]); err != nil {
+				return nil, err
+			}
+		}
+		return d, nil
+	default:
+		return nil, fmt.Errorf("%w: %s: %s.%s of %s", ErrCorrupt, m.s.name, g.module, g.name, typeName(args[0]))
+	}
+	if err := m.spend(dictItemCost*int64(len(pairs)), "dict copy"); err != nil {
+		return nil, err
+	}
+	d := newDictCap(len(pairs))
+	for _, p := range pairs {
+		kv, ok := p.(*pyTuple)
+		if !ok || len(kv.items) != 2 {
+			return nil, fmt.Errorf("%w: %s: %s.%s item is not a pair", ErrCorrupt, m.s.name, g.module, g.name)
+		}
+		if err := m.set(d, kv.items[0], kv.items[1]); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// callList is list(...): empty, or a copy of a list or tuple.
+func (m *machine) callList(args []any) (any, error) {
+	l := &pyList{}
+	if len(args) > 1 {
+		return nil, fmt.Errorf("%w: %s: list with %d arguments", ErrCorrupt, m.s.name, len(args))
+	}
+	if len(args) == 0 {
+		return l, nil
+	}
+	var src []any
+	switch a := args[0].(type) {
+	case *pyList:
+		src = a.items
+	case *pyTuple:
+		src = a.items
+	default:
+		return nil, fmt.Errorf("%w: %s: list of %s", ErrCorrupt, m.s.name, typeName(args[0]))
+	}
+	if err := m.spend(int64(len(src)), "list copy"); err != nil {
+		return nil, err
+	}
+	l.items = append(l.items, src...)
+	return l, nil
+}
+
+// callRebuildTensor is torch._utils._rebuild_tensor(storage, offset, size,
+// stride) and _rebuild_tensor_v2(..., requires_grad, hooks[, metadata]):
+// a view recorded for the converter, not materialised here.
+func (m *machine) callRebuildTensor(g *pyGlobal, args []any) (any, error) {
+	want := 4
+	if g.kind == gRebuildTensorV2 {
+		want = 6
+	}
+	if len(args) != want && !(g.kind == gRebuildTensorV2 && len(args) == 7) {
+		return nil, fmt.Errorf("%w: %s: %s with %d arguments, want %d", ErrCorrupt, m.s.name, g.name, len(args), want)
+	}
+	st, ok := args[0].(*storage)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s: %s of %s, not a storage", ErrCorrupt, m.s.name, g.name, typeName(args[0]))
+	}
+	off, ok := args[1].(int64)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s: tensor storage offset is %s", ErrCorrupt, m.s.name, typeName(args[1]))
+	}
+	shape, err := intTuple(args[2])
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: tensor size: %v", ErrCorrupt, m.s.name, err)
+	}
+	stride, err := intTuple(args[3])
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: tensor stride: %v", ErrCorrupt, m.s.name, err)
+	}
+	if err := m.spend(int64(len(shape)+len(stride)), "tensor views"); err != nil {
+		return nil, err
+	}
+	t := &tensorRef{st: st, offset: off, shape: shape, stride: stride}
+	m.tensors = append(m.tensors, t)
+	return t, nil
 }
 
 func intTuple(v any) ([]int64, error) {

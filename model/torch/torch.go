@@ -3,6 +3,7 @@ package torch
 import (
 	"archive/zip"
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"math"
 	"math/big"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/vindex/vindex/model/statedict"
@@ -27,7 +29,8 @@ var (
 	ErrTruncated = errors.New("torch: truncated")
 	// ErrCorrupt: malformed pickle, archive or tensor view.
 	ErrCorrupt = errors.New("torch: corrupt checkpoint")
-	// ErrTooLarge: a declared size exceeds what the file can hold.
+	// ErrTooLarge: a declared size exceeds what the file can hold, or the
+	// pickle asks for more work than the file's budget allows.
 	ErrTooLarge = errors.New("torch: declared size too large")
 	// ErrUnsupported: a valid but unsupported feature (big-endian files, pickle buffers, ...).
 	ErrUnsupported = errors.New("torch: unsupported")
@@ -297,6 +300,10 @@ func loadZip(r io.ReaderAt, size int64, objects bool) (any, error) {
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		return nil, fmt.Errorf("%w: zip archive: %v", ErrCorrupt, err)
 	}
+	if err := checkEntries(zr.File, size); err != nil {
+		return nil, err
+	}
+	inflate := &inflateBudget{left: maxInflate*size + 1<<20}
 	files := make(map[string]*zip.File, len(zr.File))
 	var pkl *zip.File
 	for _, f := range zr.File {
@@ -314,7 +321,7 @@ func loadZip(r io.ReaderAt, size int64, objects bool) (any, error) {
 	}
 	prefix := strings.TrimSuffix(pkl.Name, "data.pkl")
 	if bo, ok := files[prefix+"byteorder"]; ok {
-		b, err := readEntry(bo, 16, size)
+		b, err := readEntry(bo, 16, size, inflate)
 		if err != nil {
 			return nil, err
 		}
@@ -322,7 +329,7 @@ func loadZip(r io.ReaderAt, size int64, objects bool) (any, error) {
 			return nil, fmt.Errorf("%w: byte order %q", ErrUnsupported, s)
 		}
 	}
-	pb, err := readEntry(pkl, -1, size)
+	pb, err := readEntry(pkl, -1, size, inflate)
 	if err != nil {
 		return nil, err
 	}
@@ -339,21 +346,64 @@ func loadZip(r io.ReaderAt, size int64, objects bool) (any, error) {
 				return nil, fmt.Errorf("%w: storage %q: entry %s holds %d bytes, the pickle declares %d (%d × %s)",
 					ErrCorrupt, st.key, name, f.UncompressedSize64, want, st.numel, st.dt.name)
 			}
-			return readEntry(f, want, size)
+			return readEntry(f, want, size, inflate)
 		}
 	}
-	m := &machine{s: newSrc(bytes.NewReader(pb), 0, int64(len(pb)), pkl.Name), objects: objects, persLoad: tab.persLoad}
+	m := newMachine(newSrc(bytes.NewReader(pb), 0, int64(len(pb)), pkl.Name), newBudget(size), objects, tab.persLoad)
 	return m.run()
+}
+
+// maxInflate bounds the bytes all the zip entries one load reads may
+// declare together: maxInflate per archive byte, plus 1 MiB. torch writes
+// its entries stored, which checkEntries already bounds by the archive's
+// size; this is for archives re-zipped with DEFLATE.
+const maxInflate = 32
+
+type inflateBudget struct{ left int64 }
+
+// checkEntries refuses archives whose entries run past the archive or share
+// bytes: each entry's data (from its local header's end, CompressedSize64
+// long) must lie inside the file and no two may overlap, so that the
+// entries read are at most the archive's bytes, however many the central
+// directory lists (issue 12: 3,000 entries naming one stored blob).
+func checkEntries(files []*zip.File, size int64) error {
+	type span struct {
+		start, end int64
+		name       string
+	}
+	spans := make([]span, 0, len(files))
+	for _, f := range files {
+		off, err := f.DataOffset()
+		if err != nil {
+			return fmt.Errorf("%w: zip entry %s: %v", ErrCorrupt, f.Name, err)
+		}
+		if f.CompressedSize64 > uint64(size) || off < 0 || off > size-int64(f.CompressedSize64) {
+			return fmt.Errorf("%w: zip entry %s (%d bytes at %d) runs past the %d-byte archive", ErrCorrupt, f.Name, f.CompressedSize64, off, size)
+		}
+		spans = append(spans, span{off, off + int64(f.CompressedSize64), f.Name})
+	}
+	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.start, b.start) })
+	for i := 1; i < len(spans); i++ {
+		if p, q := spans[i-1], spans[i]; q.start < p.end || q.start == p.start {
+			return fmt.Errorf("%w: zip entries %s and %s overlap (bytes %d-%d and %d-%d)", ErrCorrupt, p.name, q.name, p.start, p.end, q.start, q.end)
+		}
+	}
+	return nil
 }
 
 // readEntry reads a whole zip entry of at most limit bytes (limit < 0: any
 // size the file can hold), checking declared sizes before allocating and
-// the CRC after.
-func readEntry(f *zip.File, limit int64, fileSize int64) ([]byte, error) {
+// the CRC after; what it reads is charged to the load's inflate budget.
+func readEntry(f *zip.File, limit int64, fileSize int64, inflate *inflateBudget) ([]byte, error) {
 	n := f.UncompressedSize64
 	if limit >= 0 && n > uint64(limit) {
 		return nil, fmt.Errorf("%w: entry %s declares %d bytes, at most %d expected", ErrTooLarge, f.Name, n, limit)
 	}
+	if n > uint64(inflate.left) {
+		return nil, fmt.Errorf("%w: entry %s declares %d bytes, more than the %d-byte archive may inflate to with the entries read before it",
+			ErrTooLarge, f.Name, n, fileSize)
+	}
+	inflate.left -= int64(n)
 	switch f.Method {
 	case zip.Store:
 		if n > uint64(fileSize) {
@@ -388,8 +438,9 @@ func readEntry(f *zip.File, limit int64, fileSize int64) ([]byte, error) {
 
 func loadLegacy(r io.ReaderAt, size int64, objects bool) (any, error) {
 	s := newSrc(r, 0, size, "legacy pickle")
+	work := newBudget(size)
 	plain := func(what string) (any, error) {
-		m := &machine{s: s}
+		m := newMachine(s, work, false, nil)
 		v, err := m.run()
 		if err != nil {
 			return nil, fmt.Errorf("torch: legacy %s: %w", what, err)
@@ -422,7 +473,7 @@ func loadLegacy(r io.ReaderAt, size int64, objects bool) (any, error) {
 		return nil, fmt.Errorf("%w: big-endian legacy checkpoint", ErrUnsupported)
 	}
 	tab := &storageTable{size: size, byKey: map[string]*storage{}, fileName: "legacy pickle"}
-	m := &machine{s: s, objects: objects, persLoad: tab.persLoad}
+	m := newMachine(s, work, objects, tab.persLoad)
 	obj, err := m.run()
 	if err != nil {
 		return nil, err

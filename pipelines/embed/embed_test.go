@@ -12,7 +12,6 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
-	"github.com/parquet-go/parquet-go"
 
 	"github.com/vindex/vindex/runners"
 	"github.com/vindex/vindex/schema"
@@ -111,17 +110,9 @@ func TestEmbedPipelineMatchesPyTorch(t *testing.T) {
 		}
 	}
 
-	files, err := schema.ListDataset(filepath.Join(RejectsDir(out), "*.parquet"))
+	rejects, err := schema.ReadRejectsFiles(RejectsDir(out))
 	if err != nil {
 		t.Fatal(err)
-	}
-	var rejects []schema.Reject
-	for _, f := range files {
-		rows, err := parquet.ReadFile[schema.Reject](f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rejects = append(rejects, rows...)
 	}
 	sort.Slice(rejects, func(i, j int) bool { return rejects[i].SongID < rejects[j].SongID })
 	if len(rejects) != 2 || rejects[0].SongID != "c-short" || rejects[1].SongID != "d-nan" {

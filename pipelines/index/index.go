@@ -26,10 +26,10 @@ import (
 
 	"github.com/vindex/vindex/model"
 	"github.com/vindex/vindex/model/metrics"
+	"github.com/vindex/vindex/pipelines/compact"
 	"github.com/vindex/vindex/pipelines/embed"
 	"github.com/vindex/vindex/pipelines/evaluate"
 	"github.com/vindex/vindex/pipelines/fit"
-	"github.com/vindex/vindex/pipelines/reduce"
 	"github.com/vindex/vindex/schema"
 	"github.com/vindex/vindex/storage"
 	"github.com/vindex/vindex/transforms"
@@ -171,10 +171,10 @@ func Build(s beam.Scope, cfg Config) {
 		} else {
 			fitted = fit.Fit(s, embs, cfg.Fit, storage.Join(cfg.Out, ReducerFile))
 		}
-		compact, reduceRejects := reduce.Reduce(s, fitted, embs, cfg.Normalize, storage.Join(cfg.Out, CompactDir), opt)
+		reduced, reduceRejects := compact.Reduce(s, fitted, embs, cfg.Normalize, storage.Join(cfg.Out, CompactDir), opt)
 		rejects = append(rejects, reduceRejects)
 		if cfg.Evaluate {
-			evaluate.Set(s, ecfg, compact, storage.Join(cfg.Out, EvaluationDir, "reduced"))
+			evaluate.Set(s, ecfg, reduced, storage.Join(cfg.Out, EvaluationDir, "reduced"))
 		}
 	}
 	transforms.WriteRejects(s, storage.Join(cfg.Out, RejectsDir), opt, rejects...)

@@ -1,4 +1,4 @@
-// Package reduce is the reduction pipeline: apply a fitted reducer file to
+// Package compact is the reduction pipeline: apply a fitted reducer file to
 // embedding rows and write the reduced rows and the rejects.
 //
 //	embeddings → ReadEmbeddings → Reduce (reducer as side input) → WriteEmbeddings → OUT/embeddings/
@@ -7,7 +7,7 @@
 // Reduced rows keep every column; Embedding is the reduced vector and Reducer
 // the reducer's id. Rows of another model or dimension than the reducer's are
 // rejects naming the song.
-package reduce
+package compact
 
 import (
 	"context"

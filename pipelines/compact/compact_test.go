@@ -1,4 +1,4 @@
-package reduce
+package compact
 
 import (
 	"context"
@@ -10,9 +10,8 @@ import (
 	"testing"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/parquet-go/parquet-go"
 
-	modelreduce "github.com/vindex/vindex/model/reduce"
+	"github.com/vindex/vindex/model/reduce"
 	"github.com/vindex/vindex/pipelines/fit"
 	"github.com/vindex/vindex/runners"
 	"github.com/vindex/vindex/schema"
@@ -28,7 +27,7 @@ func TestFitThenReduceFiles(t *testing.T) {
 	const n, d, k = 120, 16, 4
 	rng := rand.New(rand.NewPCG(1, 2))
 	embs := make([]schema.Embedding, n)
-	var m modelreduce.Moments
+	var m reduce.Moments
 	for i := range embs {
 		v := make([]float32, d)
 		for j := range v {
@@ -49,7 +48,7 @@ func TestFitThenReduceFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	fcfg := fit.Config{In: in, Out: filepath.Join(dir, "pca.vxr"), Fit: transforms.FitConfig{Method: modelreduce.PCA, K: k}}
+	fcfg := fit.Config{In: in, Out: filepath.Join(dir, "pca.vxr"), Fit: transforms.FitConfig{Method: reduce.PCA, K: k}}
 	if err := fcfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -58,11 +57,11 @@ func TestFitThenReduceFiles(t *testing.T) {
 	if _, err := runners.Run(context.Background(), p, runners.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := modelreduce.ReadFile(fcfg.Out)
+	got, err := reduce.ReadFile(fcfg.Out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := modelreduce.FitPCA(&m, modelreduce.PCAConfig{K: k, Model: "move-x"})
+	want, err := reduce.FitPCA(&m, reduce.PCAConfig{K: k, Model: "move-x"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,17 +96,9 @@ func TestFitThenReduceFiles(t *testing.T) {
 			t.Fatalf("reduced row %+v", e)
 		}
 	}
-	files, err := filepath.Glob(filepath.Join(RejectsDir(rcfg.Out), "*.parquet"))
+	rejects, err := schema.ReadRejectsFiles(RejectsDir(rcfg.Out))
 	if err != nil {
 		t.Fatal(err)
-	}
-	var rejects []schema.Reject
-	for _, f := range files {
-		rows, err := parquet.ReadFile[schema.Reject](f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rejects = append(rejects, rows...)
 	}
 	if len(rejects) != 1 || rejects[0].SongID != "foreign" || rejects[0].Stage != schema.StageReduce {
 		t.Fatalf("rejects %+v, want one for song foreign", rejects)
