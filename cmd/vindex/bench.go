@@ -25,7 +25,18 @@ import (
 
 func init() {
 	register(command{name: "bench", summary: "measure songs/s on this machine and the workers a catalog needs", run: runBench})
+	// Examples for --help (examples.go's map, filled before main runs).
+	examples["bench model"] = benchModelExamples
+	examples["bench embed"] = benchEmbedExamples
+	examples["bench"] = benchModelExamples + "\n" + benchEmbedExamples
 }
+
+const (
+	benchModelExamples = `  vindex bench model --frames 2350 --threads 4 --json
+  vindex bench model --in features/ --threads 1 --catalog 2000000 --window 6h`
+	benchEmbedExamples = `  vindex bench embed --songs 300
+  vindex bench embed --songs 2000 --mean-duration 40 --json --quiet`
+)
 
 const benchHelp = `
 Answers a capacity question on this machine.
@@ -42,7 +53,7 @@ Without --weights, an untrained seeded MOVE (d = 256) stands in: its cost is the
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || (args[0] != "model" && args[0] != "embed") {
-		fmt.Fprint(stderr, "Usage: vindex bench model|embed [flags]\n"+benchHelp+"\n")
+		fmt.Fprintf(stderr, "Usage: vindex bench model|embed [flags]\n%s\n\nExamples:\n%s\n", benchHelp, examples["bench"])
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			return nil
 		}
