@@ -70,7 +70,7 @@ func run(npyPath, labels string, synth, dim int, useBeam bool, out string) error
 		return err
 	}
 	loadRSS := peakRSS()
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuSeconds()
 	var f metrics.Figures
 	cfg := metrics.Config{Distance: metrics.Cosine}
 	if useBeam {
@@ -99,7 +99,7 @@ func run(npyPath, labels string, synth, dim int, useBeam bool, out string) error
 		f = rep.Overall
 	}
 	secs := time.Since(start).Seconds()
-	b, _ := json.Marshal(map[string]any{"seconds": secs, "peak_rss_mb": peakRSS(), "rss_after_load_mb": loadRSS,
+	b, _ := json.Marshal(map[string]any{"seconds": secs, "cpu_s": cpuSeconds() - cpu0, "peak_rss_mb": peakRSS(), "rss_after_load_mb": loadRSS,
 		"n": len(embs), "map": f.MAP, "mrr": f.RefMRR, "mr": f.RefMR, "mr1": f.MR1, "top1": f.Top1, "top10": f.Top10, "beam": useBeam})
 	fmt.Println(string(b))
 	return nil
@@ -125,7 +125,7 @@ func runParquet(in, out string) error {
 		}
 		defer os.RemoveAll(out)
 	}
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuSeconds()
 	p, s := beam.NewPipelineWithRoot()
 	embs, readRejects := transforms.ReadEmbeddings(s, in)
 	res, rej, cat := transforms.Evaluate(s, transforms.EvaluateConfig{Metrics: metrics.Config{Distance: metrics.Cosine}}, embs)
@@ -138,7 +138,7 @@ func runParquet(in, out string) error {
 		return err
 	}
 	f := rep.Overall
-	b, _ := json.Marshal(map[string]any{"seconds": time.Since(start).Seconds(), "peak_rss_mb": peakRSS(),
+	b, _ := json.Marshal(map[string]any{"seconds": time.Since(start).Seconds(), "cpu_s": cpuSeconds() - cpu0, "peak_rss_mb": peakRSS(),
 		"n": rep.QueriesWithVersions + rep.QueriesNoVersions, "map": f.MAP, "mrr": f.RefMRR, "mr": f.RefMR, "mr1": f.MR1, "top1": f.Top1, "top10": f.Top10, "beam": true, "parquet": true})
 	fmt.Println(string(b))
 	return nil
@@ -190,6 +190,23 @@ func synthetic(n, d int) []schema.Embedding {
 		}
 	}
 	return embs
+}
+
+// cpuSeconds is the process's user + system CPU time (Linux /proc), or 0:
+// unlike wall time, it does not depend on what else the machine runs.
+func cpuSeconds() float64 {
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseFloat(f[11], 64)
+	k, _ := strconv.ParseFloat(f[12], 64)
+	return (u + k) / 100 // USER_HZ
 }
 
 // peakRSS is the process's VmHWM in MB (Linux), or -1.
