@@ -38,8 +38,9 @@ type Config struct {
 	Distance metrics.Distance
 	// GroupBy names columns to group MAP/MR1 by, besides clique size.
 	GroupBy []string
-	// PairQueries, PairCatalog: (query block, catalog block) element sizes
-	// (0: defaults). Workers: goroutines per element (0: GOMAXPROCS).
+	// PairQueries: queries per element; PairCatalog: catalog songs scored at
+	// a time within an element (0: defaults, see transforms.EvaluateConfig).
+	// Workers: goroutines per element (0: GOMAXPROCS).
 	PairQueries, PairCatalog, Workers int
 
 	// distances holds the resolved distance of each set (set by Validate).
