@@ -2,6 +2,7 @@ package importer
 
 import (
 	"bufio"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -18,6 +19,7 @@ import (
 	"github.com/vindex/vindex/model/statedict"
 	"github.com/vindex/vindex/model/torch"
 	"github.com/vindex/vindex/schema"
+	"github.com/vindex/vindex/storage"
 )
 
 // Errors of the importers (wrapped, with the file at fault).
@@ -199,12 +201,11 @@ func ImportDaTacos(cfg DaTacosConfig) (Summary, error) {
 	if name == "" {
 		name = "crema"
 	}
-	f, err := os.Open(cfg.Metadata)
+	f, err := openStream(cfg.Metadata)
 	if err != nil {
 		return Summary{}, fmt.Errorf("importer: %w", err)
 	}
 	entries, err := ReadDaTacosMetadata(f)
-	f.Close()
 	if err != nil {
 		return Summary{}, fmt.Errorf("importer: %s: %w", cfg.Metadata, err)
 	}
@@ -222,8 +223,8 @@ func ImportDaTacos(cfg DaTacosConfig) (Summary, error) {
 		e := entries[i]
 		i++
 		s := songFromEntry(e)
-		path := filepath.Join(cfg.Features, e.WorkID+"_crema", e.PerfID+"_crema.h5")
-		data, shape, err := hdf5.ReadFloat32File(path, name, hdf5.Options{MaxElements: schema.MaxFrames * schema.PitchClasses})
+		path := storage.Join(cfg.Features, e.WorkID+"_crema", e.PerfID+"_crema.h5")
+		data, shape, err := readHDF5(path, name, hdf5.Options{MaxElements: schema.MaxFrames * schema.PitchClasses})
 		if err != nil {
 			return nil, fmt.Errorf("importer: performance %s of work %s: %w", e.PerfID, e.WorkID, err)
 		}
@@ -282,17 +283,16 @@ func ImportNumpy(cfg NumpyConfig) (Summary, error) {
 	}
 	dir := cfg.Dir
 	if dir == "" {
-		dir = filepath.Dir(cfg.CSV)
+		dir = storage.Dir(cfg.CSV)
 	}
 	hop := cfg.Hop
 	if hop == 0 {
 		hop = schema.ModelHop
 	}
-	f, err := os.Open(cfg.CSV)
+	f, err := openStream(cfg.CSV)
 	if err != nil {
 		return Summary{}, fmt.Errorf("importer: %w", err)
 	}
-	defer f.Close()
 	cr := csv.NewReader(bufio.NewReader(f))
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
@@ -340,10 +340,10 @@ func ImportNumpy(cfg NumpyConfig) (Summary, error) {
 			name = s.SongID + ".npy"
 		}
 		path := name
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(dir, name)
+		if !filepath.IsAbs(path) && storage.IsLocal(path) {
+			path = storage.Join(dir, name)
 		}
-		a, err := npy.ReadFile(path, npy.Options{MaxElements: schema.MaxFrames * schema.PitchClasses})
+		a, err := readNPY(path, npy.Options{MaxElements: schema.MaxFrames * schema.PitchClasses})
 		if err != nil {
 			return nil, fmt.Errorf("importer: %s line %d (song %q): %w", cfg.CSV, line, s.SongID, err)
 		}
@@ -407,21 +407,19 @@ func ImportBenchmarkPT(cfg BenchmarkPTConfig) (Summary, error) {
 
 func readBenchmarkPT(path string) ([]any, []string, error) {
 	// a FIFO would block the open, a device never end: regular files only
-	if st, err := os.Stat(path); err != nil {
-		return nil, nil, fmt.Errorf("importer: %w", err)
-	} else if !st.Mode().IsRegular() {
-		return nil, nil, fmt.Errorf("importer: %s: %w: not a regular file (%s)", path, ErrFormat, st.Mode().Type())
+	if storage.IsLocal(path) {
+		if st, err := os.Stat(path); err != nil {
+			return nil, nil, fmt.Errorf("importer: %w", err)
+		} else if !st.Mode().IsRegular() {
+			return nil, nil, fmt.Errorf("importer: %s: %w: not a regular file (%s)", path, ErrFormat, st.Mode().Type())
+		}
 	}
-	f, err := os.Open(path)
+	f, err := storage.Open(context.Background(), path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("importer: %w", err)
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, nil, fmt.Errorf("importer: %w", err)
-	}
-	obj, err := torch.LoadObject(f, st.Size())
+	obj, err := torch.LoadObject(f, f.Size())
 	if err != nil {
 		return nil, nil, fmt.Errorf("importer: %s: %w", path, err)
 	}

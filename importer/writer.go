@@ -1,14 +1,15 @@
 package importer
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/vindex/vindex/schema"
+	"github.com/vindex/vindex/storage"
 )
 
 // ErrExists means the output folder already holds a features dataset.
@@ -63,16 +64,21 @@ func NewDatasetWriter(dir string, opt DatasetOptions) (*DatasetWriter, error) {
 	if opt.SongsPerFile == 0 {
 		opt.SongsPerFile = DefaultSongsPerFile
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := storage.Check(dir); err != nil {
 		return nil, fmt.Errorf("importer: %w", err)
 	}
-	ents, err := os.ReadDir(dir)
+	if storage.IsLocal(dir) {
+		if err := os.MkdirAll(dir, storage.DirPerm); err != nil {
+			return nil, fmt.Errorf("importer: %w", err)
+		}
+	}
+	ents, err := storage.List(context.Background(), storage.Join(dir, "*"))
 	if err != nil {
 		return nil, fmt.Errorf("importer: %w", err)
 	}
 	for _, e := range ents {
-		if e.Name() == schema.ManifestName || strings.HasPrefix(e.Name(), schema.PartPrefix) {
-			return nil, fmt.Errorf("%w: %s holds %s", ErrExists, dir, e.Name())
+		if name := storage.Base(e); name == schema.ManifestName || strings.HasPrefix(name, schema.PartPrefix) {
+			return nil, fmt.Errorf("%w: %s holds %s", ErrExists, dir, name)
 		}
 	}
 	return &DatasetWriter{dir: dir, opt: opt}, nil
@@ -82,7 +88,7 @@ func NewDatasetWriter(dir string, opt DatasetOptions) (*DatasetWriter, error) {
 func (w *DatasetWriter) Write(s *schema.Song) error {
 	if w.cur == nil {
 		w.name = fmt.Sprintf("%s%05d.parquet", schema.PartPrefix, len(w.files))
-		sw, err := schema.CreateSongsFile(filepath.Join(w.dir, w.name), schema.WriterOptions{RowGroupRows: w.opt.RowGroupRows, Metadata: w.opt.Metadata})
+		sw, err := schema.CreateSongsFile(storage.Join(w.dir, w.name), schema.WriterOptions{RowGroupRows: w.opt.RowGroupRows, Metadata: w.opt.Metadata})
 		if err != nil {
 			return fmt.Errorf("importer: %w", err)
 		}
@@ -108,11 +114,13 @@ func (w *DatasetWriter) closeFile() error {
 	if err != nil {
 		return fmt.Errorf("importer: %w", err)
 	}
-	st, err := os.Stat(filepath.Join(w.dir, w.name))
+	f, err := storage.Open(context.Background(), storage.Join(w.dir, w.name))
 	if err != nil {
 		return fmt.Errorf("importer: %w", err)
 	}
-	w.files = append(w.files, schema.ManifestFile{Name: w.name, Rows: rows, Bytes: st.Size(), Schema: schema.SongSchemaVersion})
+	size := f.Size()
+	f.Close()
+	w.files = append(w.files, schema.ManifestFile{Name: w.name, Rows: rows, Bytes: size, Schema: schema.SongSchemaVersion})
 	return nil
 }
 

@@ -42,5 +42,10 @@
 //
 // Run returns *Result instead of beam.PipelineResult; Result embeds the
 // PipelineResult, so callers that used Metrics() or JobID() compile
-// unchanged. A Dataflow dry run returns a Result whose JobID is "dry-run".
+// unchanged. A dry run (any runner) prints the job graph, runs nothing and
+// returns a Result whose JobID is "dry-run"; for Dataflow it also prints the
+// job Beam translates offline (Beam logs it at INFO, which vindex hides).
+//
+// Exit codes (ExitCode): 0 success, 1 failure, 2 usage, 3 a threshold crossed
+// by a run that succeeded (ThresholdError).
 package runners

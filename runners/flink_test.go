@@ -122,6 +122,20 @@ func TestFlinkMatchesPrism(t *testing.T) {
 	if !strings.Contains(progress.String(), fmt.Sprintf("%d read", n)) {
 		t.Errorf("flink LOOPBACK progress does not show %d songs read from the in-process tally:\n%s", n, progress.String())
 	}
+	// A deadline ends the wait for a job that does not finish (what bounds
+	// the Flink tests' time if a run hangs): 200 elements of 1 s each, 3 s.
+	slow, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	start = time.Now()
+	_, err = Run(slow, testPipeline(200, time.Second, filepath.Join(dir, "slow.txt")), Options{
+		Runner: Flink, Endpoint: js.Endpoint, JobName: "vindex-flinktest-slow",
+	})
+	if err == nil || time.Since(start) > 90*time.Second {
+		t.Errorf("a run past its deadline returned %v after %v; want an error soon after 3 s", err, time.Since(start).Round(time.Second))
+	}
+	if dump := js.ThreadDump(); !strings.Contains(dump, "Full thread dump") || !strings.Contains(dump, `"main"`) {
+		t.Errorf("ThreadDump returned no Java thread dump:\n%s", dump)
+	}
 	if !strings.Contains(progress.String(), "vindex.songs_read") {
 		t.Errorf("flink run's summary lacks vindex.songs_read:\n%s", progress.String())
 	}

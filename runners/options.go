@@ -74,9 +74,10 @@ type Options struct {
 	// default); WorkerMachineType is a GCE machine type, e.g. n2-standard-4.
 	NumWorkers, MaxNumWorkers int
 	WorkerMachineType         string
-	// DryRun builds and prints the Dataflow job without submitting it
-	// (works offline).
-	DryRun bool
+	// DryRun prints the job graph (and for dataflow the translated job,
+	// offline) to DryRunOut and runs nothing, on every runner.
+	DryRun    bool
+	DryRunOut io.Writer
 
 	// JobName names the job on flink and dataflow (default: generated).
 	// Dataflow requires [a-z]([-a-z0-9]*[a-z0-9])?.

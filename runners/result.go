@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/metrics"
 )
 
 // Result is a finished pipeline run: Beam's result (embedded, so a *Result
@@ -27,10 +28,25 @@ func newResult(runner string, res beam.PipelineResult, elapsed time.Duration) *R
 	if res == nil {
 		return r
 	}
-	for _, c := range res.Metrics().AllMetrics().Counters() {
-		r.counters[c.Namespace()+"."+c.Name()] += c.Result()
+	if m, ok := metricsOf(res); ok {
+		for _, c := range m.AllMetrics().Counters() {
+			r.counters[c.Namespace()+"."+c.Name()] += c.Result()
+		}
 	}
 	return r
+}
+
+// metricsOf returns res's metrics, or false when it has none: a portable
+// (flink) run that failed or was cancelled before its metrics were fetched
+// returns a result whose Metrics method dereferences a nil pointer (Beam Go
+// 2.77.0, runnerlib.universalPipelineResult).
+func metricsOf(res beam.PipelineResult) (m metrics.Results, ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	return res.Metrics(), true
 }
 
 // Counter returns the value of the counter name, "namespace.name" (for

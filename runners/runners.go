@@ -37,7 +37,9 @@ var globals sync.RWMutex
 //
 // When the job fails Run returns the error and, if the runner gave one, the
 // result (its counters may say how far the job got); otherwise nil.
-// A Dataflow dry run returns a Result with no counters and JobID "dry-run".
+// A dry run (o.DryRun, any runner) prints the job graph to o.DryRunOut
+// (for Dataflow also the job Beam translates offline), runs nothing and
+// returns a Result with no counters and JobID "dry-run".
 // Concurrent flink and dataflow runs in one process are serialised.
 func Run(ctx context.Context, p *beam.Pipeline, o Options) (*Result, error) {
 	if err := o.Validate(); err != nil {
@@ -46,14 +48,17 @@ func Run(ctx context.Context, p *beam.Pipeline, o Options) (*Result, error) {
 	if !beam.Initialized() {
 		return nil, ErrNotInitialized
 	}
+	if o.DryRun {
+		if err := dryRun(ctx, p, o); err != nil {
+			return nil, fmt.Errorf("runners: %s dry run: %w", o.runner(), err)
+		}
+		return &Result{PipelineResult: dryRunResult{}, Runner: o.runner(), counters: map[string]int64{}}, nil
+	}
 	start := time.Now()
 	pr := startProgress(o, start)
 	res, err := execute(ctx, p, o)
 	pr.stop()
 	r := newResult(o.runner(), res, time.Since(start))
-	if o.runner() == Dataflow && o.DryRun && err == nil && res == nil {
-		r.PipelineResult = dryRunResult{}
-	}
 	if o.Progress != nil && (err == nil || res != nil) {
 		fmt.Fprint(o.Progress, r.Summary())
 	}
@@ -178,7 +183,7 @@ func setFlags(values map[string]string) (restore func(), err error) {
 	return restore, nil
 }
 
-// dryRunResult stands in for the result a Dataflow dry run does not return.
+// dryRunResult stands in for the result a dry run does not return.
 type dryRunResult struct{}
 
 func (dryRunResult) Metrics() metrics.Results { return metrics.Results{} }

@@ -29,3 +29,16 @@ func TestRunUnknownRunner(t *testing.T) {
 		t.Fatal("Run with runner spark: want an error, got nil")
 	}
 }
+
+// noMetricsResult is what a failed portable run returns: its Metrics
+// method dereferences a nil pointer.
+type noMetricsResult struct{ beam.PipelineResult }
+
+func (noMetricsResult) JobID() string { return "failed-job" }
+
+func TestResultOfRunWithoutMetrics(t *testing.T) {
+	r := newResult(Flink, noMetricsResult{}, 0)
+	if r.Counter("vindex.songs_read") != 0 || len(r.Counters()) != 0 {
+		t.Errorf("counters of a run without metrics: %v", r.Counters())
+	}
+}

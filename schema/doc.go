@@ -38,9 +38,13 @@
 // counts, the schema version and the command. Files are written under a
 // temporary name (TempPrefix) and renamed when complete. ListDataset trusts
 // only manifest-listed files where a folder has a manifest, and refuses a
-// folder holding part files without one (ErrIncomplete): an interrupted run
-// never looks like a complete catalog. Schema versions are also recorded in
-// each file's key-value metadata (SchemaKey).
+// folder holding vindex's own part files (OwnPart) without one and without
+// a _SUCCESS marker (ErrIncomplete): an interrupted run never looks like a
+// complete catalog. Folders written by other tools (Spark, Hive, BigQuery
+// exports, with or without _SUCCESS) are read whole, and a file named
+// explicitly is always read. An empty dataset is one zero-row file with
+// the schema. Schema versions are also recorded in each file's key-value
+// metadata (SchemaKey).
 //
 // # Security considerations
 //

@@ -235,3 +235,30 @@ func TestDuckDBReadsVindexWrites(t *testing.T) {
 	check("embs.parquet", EmbeddingSchemaVersion, []int{3, 1}, []float64{2.25, float64(float32(1e-3))},
 		[]float64{0.25, float64(float32(1e-3))}, []map[string]string{nil, {"a": "b"}})
 }
+
+// TestDuckDBReadsEmptyRejects: a night without rejects still publishes a
+// rejects dataset DuckDB reads with read_parquet('rejects/*.parquet'): one
+// zero-row file with the reject columns (what transforms.WriteParquet writes
+// for an empty collection, through the same RowWriter).
+func TestDuckDBReadsEmptyRejects(t *testing.T) {
+	cmd := needDuckDB(t)
+	dir := filepath.Join(t.TempDir(), "rejects")
+	rw, err := CreateFile(filepath.Join(dir, "part-0123456789ab-00000-of-00001.parquet"), reflect.TypeOf(Reject{}), RejectSchemaVersion, WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Columns []string `json:"columns"`
+		N       int      `json:"n"`
+	}
+	out := runNode(t, cmd, "count", filepath.Join(dir, "*.parquet"))
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if want := []string{"song_id", "file", "stage", "reason"}; got.N != 0 || !reflect.DeepEqual(got.Columns, want) {
+		t.Errorf("DuckDB reads %d rows, columns %v; want 0 rows, columns %v", got.N, got.Columns, want)
+	}
+}

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -59,7 +60,7 @@ func TestSongsRoundTrip(t *testing.T) {
 func TestListDatasetManifest(t *testing.T) {
 	dir := t.TempDir()
 	embs := []Embedding{{SongID: "a", Embedding: []float32{1, 2}, Model: "m", ContentHash: "h"}}
-	for _, name := range []string{"part-1.parquet", "part-2.parquet"} {
+	for _, name := range []string{"part-00001.parquet", "part-00002.parquet"} {
 		if err := WriteEmbeddingsFile(filepath.Join(dir, name), embs, WriterOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -68,25 +69,77 @@ func TestListDatasetManifest(t *testing.T) {
 		t.Fatalf("no manifest: err = %v, want ErrIncomplete", err)
 	}
 	m := Manifest{Version: ManifestVersion, Schema: EmbeddingSchemaVersion, Rows: 1,
-		Files: []ManifestFile{{Name: "part-2.parquet", Rows: 1, Schema: EmbeddingSchemaVersion}}}
+		Files: []ManifestFile{{Name: "part-00002.parquet", Rows: 1, Schema: EmbeddingSchemaVersion}}}
 	if err := WriteManifest(dir, m); err != nil {
 		t.Fatal(err)
 	}
-	for _, pattern := range []string{dir, dir + "/", filepath.Join(dir, "*.parquet"), filepath.Join(dir, "part-2.parquet")} {
+	for _, pattern := range []string{dir, dir + "/", filepath.Join(dir, "*.parquet"), filepath.Join(dir, "part-00002.parquet")} {
 		got, err := ListDataset(pattern)
 		if err != nil {
 			t.Fatalf("%s: %v", pattern, err)
 		}
-		if want := []string{filepath.Join(dir, "part-2.parquet")}; !reflect.DeepEqual(got, want) {
+		if want := []string{filepath.Join(dir, "part-00002.parquet")}; !reflect.DeepEqual(got, want) {
 			t.Errorf("ListDataset(%s) = %v, want %v", pattern, got, want)
 		}
 	}
-	if got, err := ListDataset(filepath.Join(dir, "part-1.parquet")); err == nil {
+	if got, err := ListDataset(filepath.Join(dir, "part-00001.parquet")); err == nil {
 		t.Errorf("unlisted file: got %v, want an error", got)
 	}
 	all, err := ReadEmbeddingsFiles(dir)
 	if err != nil || len(all) != 1 || all[0].SongID != "a" {
 		t.Errorf("ReadEmbeddingsFiles = %v, %v", all, err)
+	}
+}
+
+// TestListDatasetForeign: folders written by other tools (Spark/Hive part
+// names, with or without _SUCCESS) and explicitly named files are read;
+// only vindex's own part naming without a manifest is an interrupted write.
+func TestListDatasetForeign(t *testing.T) {
+	embs := []Embedding{{SongID: "a", Embedding: []float32{1, 2}, Model: "m", ContentHash: "h"}}
+	write := func(dir string, names ...string) {
+		t.Helper()
+		for _, n := range names {
+			if n == SuccessMarker {
+				if err := os.WriteFile(filepath.Join(dir, n), nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			if err := WriteEmbeddingsFile(filepath.Join(dir, n), embs, WriterOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	spark := "part-00000-5f1e8b0c-8a4e-4c53-9d0e-3b2b1c1d2e3f-c000.snappy.parquet"
+	cases := []struct {
+		name  string
+		files []string
+		want  int // files read; -1: ErrIncomplete
+	}{
+		{"spark with _SUCCESS", []string{spark, "part-00001-5f1e8b0c-8a4e-4c53-9d0e-3b2b1c1d2e3f-c000.snappy.parquet", SuccessMarker}, 2},
+		{"spark without _SUCCESS", []string{spark}, 1},
+		{"hive", []string{"000000_0.parquet", "000001_0.parquet"}, 2},
+		{"vindex pipeline, interrupted", []string{"part-0123456789ab-00000-of-00002.parquet"}, -1},
+		{"vindex importer, interrupted", []string{"part-00000.parquet"}, -1},
+		{"vindex part names with _SUCCESS", []string{"part-00000.parquet", SuccessMarker}, 1},
+	}
+	for _, c := range cases {
+		dir := t.TempDir()
+		write(dir, c.files...)
+		for _, pattern := range []string{dir, filepath.Join(dir, "*.parquet")} {
+			got, err := ListDataset(pattern)
+			switch {
+			case c.want < 0 && !errors.Is(err, ErrIncomplete):
+				t.Errorf("%s: ListDataset(%s) = %v, %v; want ErrIncomplete", c.name, pattern, got, err)
+			case c.want >= 0 && (err != nil || len(got) != c.want):
+				t.Errorf("%s: ListDataset(%s) = %v, %v; want %d files", c.name, pattern, got, err, c.want)
+			}
+		}
+		// A file named explicitly is read whatever its folder holds.
+		named := filepath.Join(dir, c.files[0])
+		if got, err := ListDataset(named); err != nil || len(got) != 1 {
+			t.Errorf("%s: explicitly named %s: %v, %v", c.name, c.files[0], got, err)
+		}
 	}
 }
 

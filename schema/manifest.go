@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -171,8 +172,12 @@ func hasMeta(p string) bool { return strings.ContainsAny(p, `*?[\`) }
 //     only the files it lists are kept; a glob may name folders too;
 //   - a file: that file.
 //
-// Names starting with "." or "_" are never data. A folder with part files
-// (PartPrefix) and no manifest is an interrupted write: ErrIncomplete. A
+// Names starting with "." or "_" are never data. A folder without a
+// manifest that holds vindex's own part files (OwnPart: what vindex's
+// writers name them) and no _SUCCESS marker is vindex's interrupted write:
+// ErrIncomplete. Folders written by other tools (Spark, Hive, BigQuery,
+// pyarrow: part-00000-<uuid>-c000.snappy.parquet, with or without
+// _SUCCESS) are read whole, and a file named explicitly is always read. A
 // pattern naming nothing is ErrNoFiles.
 func ListDatasetFS(fsys DatasetFS, pattern string) ([]DatasetFile, error) {
 	if pattern == "" {
@@ -226,11 +231,8 @@ func ListDatasetFS(fsys DatasetFS, pattern string) ([]DatasetFile, error) {
 		if err != nil {
 			return fmt.Errorf("schema: listing %s: %w", dir, err)
 		}
-		for _, p := range files {
-			_, base := storage.Split(p)
-			if strings.HasPrefix(base, PartPrefix) && strings.HasSuffix(base, ".parquet") {
-				return fmt.Errorf("schema: %s: %w", dir, ErrIncomplete)
-			}
+		if incomplete(files) {
+			return fmt.Errorf("schema: %s: %w", dir, ErrIncomplete)
 		}
 		for _, p := range files {
 			_, base := storage.Split(p)
@@ -242,7 +244,7 @@ func ListDatasetFS(fsys DatasetFS, pattern string) ([]DatasetFile, error) {
 	}
 
 	var matches []string
-	emptyOK := false
+	emptyOK, explicit := false, false
 	if hasMeta(pattern) {
 		var err error
 		if matches, err = fsys.List(pattern); err != nil {
@@ -270,7 +272,7 @@ func ListDatasetFS(fsys DatasetFS, pattern string) ([]DatasetFile, error) {
 		} else if files, err := fsys.List(p); err != nil {
 			return nil, fmt.Errorf("schema: listing %s: %w", p, err)
 		} else {
-			matches = files
+			matches, explicit = files, true
 		}
 	}
 	for _, m := range matches {
@@ -292,8 +294,14 @@ func ListDatasetFS(fsys DatasetFS, pattern string) ([]DatasetFile, error) {
 			return nil, err
 		}
 		if listed == nil {
-			if strings.HasPrefix(base, PartPrefix) {
-				return nil, fmt.Errorf("schema: %s: %w", dir, ErrIncomplete)
+			if !explicit && OwnPart(base) {
+				siblings, err := fsys.List(storage.Join(dir, "*"))
+				if err != nil {
+					return nil, fmt.Errorf("schema: listing %s: %w", dir, err)
+				}
+				if incomplete(siblings) {
+					return nil, fmt.Errorf("schema: %s: %w", dir, ErrIncomplete)
+				}
 			}
 			add(m, -1)
 		} else if rows, ok := listed[base]; ok {
@@ -308,6 +316,33 @@ func ListDatasetFS(fsys DatasetFS, pattern string) ([]DatasetFile, error) {
 	}
 	slices.SortFunc(out, func(a, b DatasetFile) int { return strings.Compare(a.Path, b.Path) })
 	return out, nil
+}
+
+// ownPart matches the part files vindex's writers name: transforms'
+// part-<run>-00000-of-00004.parquet and the importer's part-00000.parquet.
+var ownPart = regexp.MustCompile(`^part-([0-9a-f]{12}-[0-9]{5}-of-[0-9]{5}|[0-9]{5})\.parquet$`)
+
+// SuccessMarker is the empty file Hadoop-style writers (Spark, Hive) leave
+// in a folder they finished.
+const SuccessMarker = "_SUCCESS"
+
+// OwnPart reports whether base is named like a part file vindex writes.
+func OwnPart(base string) bool { return ownPart.MatchString(base) }
+
+// incomplete reports whether the files of a folder without a manifest are
+// vindex's interrupted output: some are vindex part files, and no
+// _SUCCESS marker says another tool finished the folder.
+func incomplete(files []string) bool {
+	own := false
+	for _, p := range files {
+		switch base := storage.Base(p); {
+		case base == SuccessMarker:
+			return false
+		case OwnPart(base):
+			own = true
+		}
+	}
+	return own
 }
 
 func isData(base string) bool {

@@ -11,6 +11,13 @@
 // visible when its upload completes, so Create writes the final name directly
 // and Abort cancels the upload.
 //
+// Conditional operations, for pointers and locks that several processes
+// write: CreateExclusive (exactly one of two creators wins: a hard link of
+// a synced temporary file locally, the "does not exist" precondition on
+// GCS), Replace (compare-and-swap on the content: a rename under an O_EXCL
+// lock file locally, a generation precondition on GCS) and RemoveIf. They
+// support local paths and gs:// only.
+//
 // Schemes: local paths and gs:// are registered by this package (Beam's local
 // and gcs filesystems). A URI with any other scheme is an error
 // from Check, before anything is written.

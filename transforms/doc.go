@@ -39,6 +39,15 @@
 // an io.ReaderAt, which storage.Opener gives by URI (os.File locally, ranged
 // reads of one object generation on gs://).
 //
+// # Coders (coders.go)
+//
+// Every vindex type that crosses a shuffle, a side input or a combine has a
+// custom coder (beam.RegisterCoder): runners see opaque length-prefixed
+// bytes, never a Beam schema Row that a Java runner would decode itself.
+// A new element type that crosses a stage boundary needs a line there; the
+// pipelines' TestNoRowCoders / TestIndexPipelineHasNoRowCoders fail if one
+// is missing.
+//
 // # Counters
 //
 // Counters live in namespace CounterNamespace ("vindex"): the progress

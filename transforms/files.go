@@ -49,3 +49,20 @@ func WriteSearchFile(ctx context.Context, pattern, uri string) error {
 
 // SearchFile is the name of the search file in an index folder.
 const SearchFile = search.FileName
+
+// ReadSearchFile reads the search file at uri: straight into its vectors
+// for a local path (search.ReadFile), through storage otherwise.
+func ReadSearchFile(ctx context.Context, uri string) (*search.Matrix, error) {
+	if storage.IsLocal(uri) {
+		return search.ReadFile(uri)
+	}
+	b, err := storage.ReadFile(ctx, uri, 0)
+	if err != nil {
+		return nil, fmt.Errorf("transforms: search file: %w", err)
+	}
+	m, err := search.Unmarshal(b)
+	if err != nil {
+		return nil, fmt.Errorf("transforms: %s: %w", uri, err)
+	}
+	return m, nil
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/passert"
+	"github.com/parquet-go/parquet-go"
 
 	"github.com/vindex/vindex/runners"
 	"github.com/vindex/vindex/schema"
@@ -171,11 +172,31 @@ func TestWriteRejectsEmpty(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Rows != 0 || len(m.Files) != 0 {
-		t.Errorf("manifest = %+v, want no files", m)
+	if m.Rows != 0 || len(m.Files) != 1 || m.Files[0].Rows != 0 {
+		t.Fatalf("manifest = %+v, want one zero-row file", m)
 	}
-	if files, err := schema.ListDataset(dir); err != nil || len(files) != 0 {
-		t.Errorf("ListDataset = %v, %v; want no files, no error", files, err)
+	files, err := schema.ListDataset(filepath.Join(dir, "*.parquet"))
+	if err != nil || len(files) != 1 {
+		t.Fatalf("ListDataset = %v, %v; want one file", files, err)
+	}
+	// What DuckDB's read_parquet('rejects/*.parquet') needs: a Parquet file
+	// with the reject columns and no rows.
+	f, err := os.Open(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+	pf, err := parquet.OpenFile(f, st.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cols []string
+	for _, c := range pf.Schema().Fields() {
+		cols = append(cols, c.Name())
+	}
+	if want := []string{"song_id", "file", "stage", "reason"}; pf.NumRows() != 0 || !slices.Equal(cols, want) {
+		t.Errorf("empty rejects file: %d rows, columns %v; want 0 rows, columns %v", pf.NumRows(), cols, want)
 	}
 }
 

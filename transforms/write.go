@@ -130,7 +130,7 @@ func writeParquet(s beam.Scope, dir string, rows beam.PCollection, opt WriteOpti
 		Dir: dir, RunID: runID, Shards: opt.Shards, Schema: opt.Schema,
 		RowGroupRows: opt.RowGroupRows, Type: beam.EncodedType{T: t},
 	}, grouped)
-	beam.ParDo0(s, &finalizeFn{Dir: dir, RunID: runID, Schema: opt.Schema, Command: opt.Command},
+	beam.ParDo0(s, &finalizeFn{Dir: dir, RunID: runID, Schema: opt.Schema, Command: opt.Command, Type: beam.EncodedType{T: t}},
 		beam.Impulse(s), beam.SideInput{Input: files})
 }
 
@@ -201,12 +201,23 @@ func (f *writeShardFn) ProcessElement(ctx context.Context, shard int, rows func(
 // arrive as a side input), then removes leftovers.
 type finalizeFn struct {
 	Dir, RunID, Schema, Command string
+	Type                        beam.EncodedType
 }
 
 func (f *finalizeFn) ProcessElement(ctx context.Context, _ []byte, shards func(*shardFile) bool) error {
 	byName := map[string]shardFile{}
 	var sf shardFile
 	for shards(&sf) {
+		byName[sf.Name] = sf
+	}
+	if len(byName) == 0 {
+		// No rows: still a dataset that DuckDB and pyarrow read with
+		// read_parquet('dir/*.parquet'), one zero-row file with the schema.
+		empty := writeShardFn{Dir: f.Dir, RunID: f.RunID, Shards: 1, Schema: f.Schema, Type: f.Type}
+		sf, err := empty.ProcessElement(ctx, 0, func(*beam.T) bool { return false })
+		if err != nil {
+			return err
+		}
 		byName[sf.Name] = sf
 	}
 	m := schema.Manifest{

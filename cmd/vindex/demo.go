@@ -44,7 +44,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintf(stdout, "weights: %s\n", prep.Index.Weights)
 	}
 	info, err := runIndexPipeline(ctx, prep.Index, rf.options(stderr, int64(prep.Songs)))
-	if err != nil {
+	if err != nil || info == nil { // nil: a dry run
 		return err
 	}
 	if err := printIndex(stdout, prep.Index.Out, info); err != nil {

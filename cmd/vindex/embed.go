@@ -32,13 +32,14 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.Shards, "shards", 0, "number of output files (0: automatic)")
 	mf := addModelFlags(fs, &cfg.Model)
 	rf := addRunnerFlags(fs)
+	tf := addThresholdFlags(fs, false)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	mf.apply()
 	cfg.Command = commandLine()
 	if err := cfg.Validate(ctx); err != nil {
-		return err
+		return usageIfMissing(err, fs, "weights", "in", "out")
 	}
 	p, s := beam.NewPipelineWithRoot()
 	embed.Build(s, cfg)
@@ -46,8 +47,11 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("embed: %w", err)
 	}
+	if rf.dryRun {
+		return nil
+	}
 	fmt.Fprintf(stdout, "embeddings: %s\nrejects:    %s\n", embed.EmbeddingsDir(cfg.Out), embed.RejectsDir(cfg.Out))
-	return nil
+	return checkDatasetRejects(embed.EmbeddingsDir(cfg.Out), embed.RejectsDir(cfg.Out), tf.maxRejectRate)
 }
 
 // modelFlags are the flags that choose what a checkpoint's shapes leave open.

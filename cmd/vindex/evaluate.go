@@ -55,7 +55,7 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		cfg.Distance = d
 	}
 	if err := cfg.Validate(); err != nil {
-		return err
+		return usageIfMissing(err, fs, "in", "out")
 	}
 	p, s := beam.NewPipelineWithRoot()
 	evaluate.Build(s, cfg)

@@ -29,4 +29,8 @@ var examples = map[string]string{
 	"weights inspect": `  vindex weights inspect model_re-move_lsr.pt
   vindex weights inspect --tensors --sum-method 4 model.pt`,
 	"weights convert": `  vindex weights convert model_re-move_lsr.pt model.safetensors`,
+	"versions": `  vindex versions --index nightly/
+  vindex versions --index gs://bucket/nightly/`,
+	"rollback": `  vindex rollback --index nightly/ --to v0041
+  vindex rollback --index gs://bucket/nightly/ --to v0041 --wait 10m   # wait for a running reindex`,
 }

@@ -4,14 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"strings"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
 	"github.com/vindex/vindex/model/reduce"
 	"github.com/vindex/vindex/pipelines/fit"
 	"github.com/vindex/vindex/runners"
+	"github.com/vindex/vindex/storage"
 	"github.com/vindex/vindex/transforms"
 )
 
@@ -54,15 +53,13 @@ func runFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	cfg.Command = commandLine()
 	if err := cfg.Validate(); err != nil {
-		return err
+		return usageIfMissing(err, fs, "in", "out")
 	}
 	opts := rf.options(stderr, expectedRows(cfg.In))
 	if err := opts.Validate(); err != nil {
 		return fmt.Errorf("fit: %w", err)
 	}
-	if strings.Contains(cfg.Out, "://") {
-		// Remote reducers are written by the pipeline; nothing to check here.
-	} else if _, err := os.Stat(cfg.Out); err == nil {
+	if ok, _ := storage.Exists(ctx, cfg.Out); ok && !opts.DryRun {
 		fmt.Fprintf(stderr, "vindex fit: %s exists and will be replaced\n", cfg.Out)
 	}
 	p, s := beam.NewPipelineWithRoot()
@@ -71,8 +68,11 @@ func runFit(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return fmt.Errorf("fit: %w", err)
 	}
-	if !strings.Contains(cfg.Out, "://") && opts.Runner != "dataflow" && opts.Runner != "flink" {
-		r, err := reduce.ReadFile(cfg.Out)
+	if opts.DryRun {
+		return nil
+	}
+	{
+		r, _, err := transforms.ReadReducer(ctx, cfg.Out)
 		if err != nil {
 			return fmt.Errorf("fit: no reducer written (did %s hold any embedding?): %w", cfg.In, err)
 		}

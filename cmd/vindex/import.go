@@ -46,7 +46,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		fs.Usage()
-		return fmt.Errorf("import: SOURCE is required (datacos, numpy or benchmark-pt)")
+		return usageErr(fmt.Errorf("import: SOURCE is required (datacos, numpy or benchmark-pt)"))
 	}
 	source := args[0]
 	if err := parseFlags(fs, args[1:]); err != nil {
@@ -54,7 +54,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if *out == "" {
 		fs.Usage()
-		return fmt.Errorf("import: --out is required")
+		return usageErr(fmt.Errorf("import: --out is required"))
 	}
 	opt := importer.DatasetOptions{SongsPerFile: *perFile, RowGroupRows: *rowGroup, Command: "vindex import " + source}
 	var sum importer.Summary

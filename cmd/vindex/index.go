@@ -81,6 +81,7 @@ func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	mf := addModelFlags(fs, &cfg.Model)
 	xf := addIndexFlags(fs, true)
 	rf := addRunnerFlags(fs)
+	tf := addThresholdFlags(fs, false)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -90,10 +91,13 @@ func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	cfg.Command = commandLine()
 	info, err := runIndexPipeline(ctx, cfg, rf.options(stderr, expectedRows(cfg.In)))
-	if err != nil {
+	if err != nil || info == nil { // nil: a dry run
+		return usageIfMissing(err, fs, "weights", "in", "out")
+	}
+	if err := printIndex(stdout, cfg.Out, info); err != nil {
 		return err
 	}
-	return printIndex(stdout, cfg.Out, info)
+	return runners.CheckRejectRate(info.Songs, info.Rejected, tf.maxRejectRate)
 }
 
 // runIndexPipeline validates cfg, runs the index pipeline and writes index.json.
@@ -106,6 +110,9 @@ func runIndexPipeline(ctx context.Context, cfg index.Config, opt runners.Options
 	res, err := runners.Run(ctx, p, opt)
 	if err != nil {
 		return nil, fmt.Errorf("index: %w", err)
+	}
+	if opt.DryRun {
+		return nil, nil
 	}
 	return index.Finish(cfg, res.Counters())
 }

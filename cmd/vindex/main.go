@@ -17,6 +17,8 @@ import (
 	"strings"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+
+	"github.com/vindex/vindex/runners"
 )
 
 // command is one vindex subcommand.
@@ -59,10 +61,7 @@ func main() {
 		if !errors.Is(err, errUsage) && !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "vindex:", err)
 		}
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		os.Exit(2)
+		os.Exit(exitCode(err))
 	}
 }
 
@@ -77,7 +76,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c, ok := commands[args[0]]
 	if !ok {
 		usage(stderr)
-		return fmt.Errorf("unknown command %q: run 'vindex help' for the list", args[0])
+		return &runners.UsageError{Err: fmt.Errorf("unknown command %q: run 'vindex help' for the list", args[0])}
 	}
 	return c.run(ctx, args[1:], stdout, stderr)
 }
@@ -85,6 +84,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "vindex indexes music catalogs for version identification (MOVE / Re-MOVE).")
 	fmt.Fprintln(w, "\nUsage: vindex <command> [flags]; 'vindex <command> --help' explains each.\n\nCommands:")
+	defer fmt.Fprintf(w, "\n%s\n", runners.ExitCodesHelp)
 	names := make([]string, 0, len(commands))
 	for n := range commands {
 		names = append(names, n)
@@ -113,6 +113,7 @@ func newFlagSet(name, usageLine, help string, stderr io.Writer) *flag.FlagSet {
 		if ex := examples[name]; ex != "" {
 			fmt.Fprintf(stderr, "\nExamples:\n%s\n", strings.TrimRight(ex, "\n"))
 		}
+		fmt.Fprintf(stderr, "\n%s\n", runners.ExitCodesHelp)
 	}
 	return fs
 }
@@ -160,7 +161,20 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		fs.Usage()
-		return fmt.Errorf("%s: unexpected argument %q (flags go before it, as --name value)", fs.Name(), fs.Arg(0))
+		return &runners.UsageError{Err: fmt.Errorf("%s: unexpected argument %q (flags go before it, as --name value)", fs.Name(), fs.Arg(0))}
 	}
 	return nil
+}
+
+// exitCode maps a command's error to the exit codes documented in
+// runners.ExitCodesHelp: 0 help, 2 usage, 3 a threshold crossed by a
+// successful run, 1 any other failure.
+func exitCode(err error) int {
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return runners.ExitOK
+	case errors.Is(err, errUsage):
+		return runners.ExitUsage
+	}
+	return runners.ExitCode(err)
 }

@@ -54,11 +54,11 @@ func runQuery(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	switch {
 	case cfg.Index == "":
-		return errors.New("query: no index given (--index DIR)")
+		return usageErr(errors.New("query: no index given (--index DIR)"))
 	case cfg.Song == "" && cfg.Features == "":
-		return errors.New("query: nothing to query (--song ID, or --features FILE)")
+		return usageErr(errors.New("query: nothing to query (--song ID, or --features FILE)"))
 	case cfg.K <= 0:
-		return fmt.Errorf("query: --k %d: want at least 1", cfg.K)
+		return usageErr(fmt.Errorf("query: --k %d: want at least 1", cfg.K))
 	}
 	res, err := runQueryConfig(ctx, cfg)
 	if err != nil {

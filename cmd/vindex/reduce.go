@@ -35,7 +35,7 @@ func runReduce(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	cfg.Command = commandLine()
 	if err := cfg.Validate(); err != nil {
-		return err
+		return usageIfMissing(err, fs, "reducer", "in", "out")
 	}
 	opts := rf.options(stderr, expectedRows(cfg.In))
 	if err := opts.Validate(); err != nil {
@@ -46,6 +46,9 @@ func runReduce(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	_, err := runners.Run(ctx, p, opts)
 	if err != nil {
 		return fmt.Errorf("reduce: %w", err)
+	}
+	if opts.DryRun {
+		return nil
 	}
 	fmt.Fprintf(stdout, "embeddings: %s\nrejects:    %s\n", compact.EmbeddingsDir(cfg.Out), compact.RejectsDir(cfg.Out))
 	return nil

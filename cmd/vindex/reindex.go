@@ -22,7 +22,15 @@ current version of the index DIR does not hold, carries the others over, drops r
 current reducer (or fits a new one with --refit, or when the model changed), evaluates when the catalog carries
 work_ids, and publishes DIR/vNNNN, switching DIR/CURRENT atomically only once the version is complete. Prints
 added / changed / removed / carried counts and the change in MAP. The first run (no CURRENT) builds v0001 and
-needs --weights.`
+needs --weights.
+
+DIR may be a URI (gs://bucket/index). One run at a time: DIR/LOCK (owner, host, pid, start time) keeps a second
+run from starting (it fails naming the holder, or waits with --wait); the run refreshes it while it works, and a
+lock not refreshed for --lock-stale (a killed run's) is broken.
+CURRENT is replaced only if it still names the version the run started from (a generation precondition on GCS),
+so a run that lost a race exits 1 naming the version that won. A failed or killed run's incomplete version is
+removed by the next run; after a successful switch, versions beyond the newest --keep are removed (never the
+current one). 'vindex versions' lists versions, 'vindex rollback' switches back.`
 
 func runReindex(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("reindex", "--catalog GLOB --index DIR [--weights FILE] [--refit] [flags]", reindexHelp, stderr)
@@ -34,6 +42,7 @@ func runReindex(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	mf := addModelFlags(fs, &cfg.Model)
 	xf := addIndexFlags(fs, false)
 	rf := addRunnerFlags(fs)
+	tf := addReindexFlags(fs, &cfg)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -46,13 +55,17 @@ func runReindex(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	cfg.Command = commandLine()
 	plan, err := reindex.Prepare(ctx, cfg)
 	if err != nil {
-		return err
+		return usageIfMissing(err, fs, "catalog", "index")
 	}
+	defer plan.Close()
 	p, s := beam.NewPipelineWithRoot()
 	reindex.Build(s, plan)
 	res, err := runners.Run(ctx, p, rf.options(stderr, expectedRows(cfg.Catalog)))
 	if err != nil {
 		return fmt.Errorf("reindex: %w (the current version is unchanged)", err)
+	}
+	if rf.dryRun {
+		return plan.Discard(ctx)
 	}
 	sum, err := reindex.Publish(plan, res.Counters())
 	if err != nil {
@@ -72,7 +85,7 @@ func runReindex(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	case sum.MAP != nil:
 		fmt.Fprintf(stdout, "  MAP %.4f\n", *sum.MAP)
 	}
-	return nil
+	return reindexOutcome(stdout, sum, tf)
 }
 
 func orNone(s string) string {

@@ -48,7 +48,7 @@ func addRunnerFlags(fs *flag.FlagSet) *runnerFlags {
 	fs.IntVar(&r.maxWorkers, "max_num_workers", 0, "dataflow: maximum number of workers")
 	fs.StringVar(&r.machineType, "worker_machine_type", "", "dataflow: worker machine type")
 	fs.StringVar(&r.jobName, "job_name", "", "job name on flink/dataflow")
-	fs.BoolVar(&r.dryRun, "dry_run", false, "dataflow: build and print the job without submitting it")
+	fs.BoolVar(&r.dryRun, "dry_run", false, "print the job graph (dataflow: also the job Beam translates, offline) and run nothing")
 	fs.BoolVar(&r.quiet, "quiet", false, "no progress lines on stderr")
 	return r
 }
@@ -71,6 +71,7 @@ func (r *runnerFlags) options(stderr io.Writer, expected int64) runners.Options 
 		DryRun:            r.dryRun,
 		JobName:           r.jobName,
 		Expected:          expected,
+		DryRunOut:         os.Stdout,
 	}
 	if !r.quiet {
 		o.Progress = stderr

@@ -43,7 +43,7 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *out == "" {
 		fs.Usage()
-		return fmt.Errorf("synth: --out is required")
+		return usageErr(fmt.Errorf("synth: --out is required"))
 	}
 	cfg := def
 	if *small {

@@ -7,14 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/vindex/vindex/model"
 	"github.com/vindex/vindex/model/safetensors"
 	"github.com/vindex/vindex/model/statedict"
+	"github.com/vindex/vindex/storage"
 )
 
 func init() {
@@ -101,7 +100,7 @@ type checkpointInfo struct {
 }
 
 func readCheckpointInfo(path string, cfg model.Config) (*checkpointInfo, error) {
-	f, size, err := model.OpenCheckpoint(path)
+	f, size, err := openCheckpointURI(context.Background(), path)
 	if err != nil {
 		return nil, fmt.Errorf("weights: %w", err)
 	}
@@ -210,7 +209,7 @@ func runWeightsConvert(args []string, stdout, stderr io.Writer) error {
 	v := info.weights.Variant()
 	meta := map[string]string{
 		"format":                  "pt", // what Hugging Face tools expect for PyTorch-origin tensors
-		"vindex.source":           filepath.Base(in),
+		"vindex.source":           storage.Base(in),
 		"vindex.source_format":    string(info.format),
 		"vindex.variant":          v.String(),
 		"vindex.sum_method":       fmt.Sprint(v.SumMethod),
@@ -227,26 +226,36 @@ func runWeightsConvert(args []string, stdout, stderr io.Writer) error {
 	if err != nil || back.Hash() != info.dict.Hash() {
 		return fmt.Errorf("weights convert: %s does not read back identically (%v)", out, err)
 	}
-	// write next to OUT, then rename: OUT is either the old file or the whole new one
-	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("weights convert: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("weights convert: %w", err)
-	}
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
-		tmp.Close()
-		return fmt.Errorf("weights convert: writing %s: %w", out, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("weights convert: writing %s: %w", out, err)
-	}
-	if err := os.Rename(tmp.Name(), out); err != nil {
+	// published atomically (OUT is either the old file or the whole new
+	// one), 0644 under the umask, on any scheme
+	if err := storage.WriteFile(context.Background(), out, buf.Bytes()); err != nil {
 		return fmt.Errorf("weights convert: %w", err)
 	}
 	fmt.Fprintf(stdout, "wrote %s (%d bytes): %s, %d tensors, id %s\n", out, buf.Len(), v, len(info.dict.Keys), info.weights.ID())
 	return nil
+}
+
+// openCheckpointURI opens a checkpoint by URI: model.OpenCheckpoint's
+// checks locally (a regular file, no FIFO or device), storage's ranged
+// reads elsewhere; either way at most model.MaxCheckpointBytes.
+func openCheckpointURI(ctx context.Context, uri string) (interface {
+	io.ReaderAt
+	io.Closer
+}, int64, error) {
+	if storage.IsLocal(uri) {
+		f, size, err := model.OpenCheckpoint(uri)
+		if err != nil {
+			return nil, 0, err
+		}
+		return f, size, nil
+	}
+	f, err := storage.Open(ctx, uri)
+	if err != nil {
+		return nil, 0, err
+	}
+	if f.Size() > model.MaxCheckpointBytes {
+		f.Close()
+		return nil, 0, fmt.Errorf("%s: %d bytes, more than the %d a checkpoint may have", uri, f.Size(), model.MaxCheckpointBytes)
+	}
+	return f, f.Size(), nil
 }

@@ -45,6 +45,9 @@ func (c *Config) Validate() error {
 	if c.Out == "" {
 		return errors.New("reduce: no output folder given (--out DIR)")
 	}
+	if err := storage.CheckAll(c.In, c.Out, c.Reducer); err != nil {
+		return fmt.Errorf("reduce: %w", err)
+	}
 	if c.Shards < 0 {
 		return fmt.Errorf("reduce: shards %d: want 0 (default) or more", c.Shards)
 	}

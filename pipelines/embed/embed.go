@@ -48,6 +48,9 @@ func (c *Config) Validate(ctx context.Context) error {
 	if c.Out == "" {
 		return errors.New("embed: no output folder given (--out DIR)")
 	}
+	if err := storage.CheckAll(c.In, c.Out, c.Weights, c.Previous, c.Skip); err != nil {
+		return fmt.Errorf("embed: %w", err)
+	}
 	files, err := schema.ListDataset(c.In)
 	if err != nil {
 		return fmt.Errorf("embed: input %s: %w", c.In, err)

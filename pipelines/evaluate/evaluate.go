@@ -14,7 +14,6 @@ package evaluate
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -57,8 +56,8 @@ func (c *Config) Validate() error {
 	if c.Out == "" {
 		return errors.New("evaluate: no output folder given (--out DIR)")
 	}
-	if strings.Contains(c.Out, "://") {
-		return fmt.Errorf("evaluate: output %s: reports are written to a local folder", c.Out)
+	if err := storage.CheckAll(append([]string{c.Out}, c.In...)...); err != nil {
+		return fmt.Errorf("evaluate: %w", err)
 	}
 	mc := metrics.Config{Distance: c.Distance, GroupBy: c.GroupBy}
 	if err := mc.Validate(); err != nil {
@@ -72,9 +71,6 @@ func (c *Config) Validate() error {
 		if c.Distance != "" {
 			c.distances[i] = c.Distance
 			continue
-		}
-		if strings.Contains(in, "://") {
-			return fmt.Errorf("evaluate: input %s: give --distance for a remote dataset", in)
 		}
 		model, err := firstModel(in)
 		if err != nil {
@@ -116,14 +112,14 @@ func firstModel(pattern string) (string, error) {
 // SetDir is the output folder of set i whose pattern is in.
 func SetDir(out string, i int, in string) string {
 	base := strings.TrimSuffix(in, "/")
-	for strings.ContainsAny(filepath.Base(base), "*?[") || filepath.Ext(base) == ".parquet" {
-		base = filepath.Dir(base)
+	for strings.ContainsAny(storage.Base(base), "*?[") || strings.HasSuffix(base, ".parquet") {
+		base = storage.Dir(base)
 	}
-	name := filepath.Base(base)
-	if name == "." || name == "/" || name == "" {
+	name := storage.Base(base)
+	if name == "." || name == "/" || name == "" || strings.HasSuffix(name, ":") {
 		name = "set"
 	}
-	return filepath.Join(out, strconv.Itoa(i)+"-"+name)
+	return storage.Join(out, strconv.Itoa(i)+"-"+name)
 }
 
 // Build adds the evaluation of every set to s. It returns, per set, the

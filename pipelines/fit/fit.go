@@ -16,6 +16,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
 	"github.com/vindex/vindex/schema"
+	"github.com/vindex/vindex/storage"
 	"github.com/vindex/vindex/transforms"
 )
 
@@ -35,6 +36,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Out == "" {
 		return errors.New("fit: no output given (--out FILE for the reducer)")
+	}
+	if err := storage.CheckAll(c.In, c.Out); err != nil {
+		return fmt.Errorf("fit: %w", err)
 	}
 	if err := c.Fit.Validate(); err != nil {
 		return fmt.Errorf("fit: %w", err)

@@ -95,6 +95,9 @@ func (c *Config) Validate(ctx context.Context) error {
 	case c.Out == "":
 		return errors.New("index: no output folder given (--out DIR)")
 	}
+	if err := storage.CheckAll(c.In, c.Out, c.Weights, c.Reducer, c.Previous, c.Skip); err != nil {
+		return fmt.Errorf("index: %w", err)
+	}
 	files, err := schema.ListDataset(c.In)
 	if err != nil {
 		return fmt.Errorf("index: input %s: %w", c.In, err)

@@ -5,13 +5,33 @@
 //
 //	INDEX/v0001/ …         complete index versions (pipelines/index layout)
 //	INDEX/v0002/ …
-//	INDEX/CURRENT          the name of the current version, switched atomically
-//	                       (temporary file + rename) only after a version is complete
+//	INDEX/CURRENT          the name of the current version, switched only after a
+//	                       version is complete, by a conditional write
+//	INDEX/LOCK             while a run works: owner, host, pid, start time
 //
-// A run is Prepare (choose the version, list what can be carried over),
-// Build (the index pipeline with incremental embedding), a runner, and
-// Publish (index.json, reindex.json, the CURRENT switch). A version folder
-// without index.json is an interrupted run: never current, never reused.
+// INDEX is any URI storage accepts (a local folder, gs://bucket/path).
+//
+// A run is Prepare (take the lock, remove incomplete versions, choose the
+// version, list what can be carried over), Build (the index pipeline with
+// incremental embedding), a runner, Publish (index.json, reindex.json, the
+// CURRENT switch, retention) and Plan.Close (release the lock).
+//
+// Concurrency: the lock (see AcquireLock) keeps a second run from starting
+// work at all; should two runs nevertheless both reach Publish (a lock
+// broken as stale while its run was alive), CURRENT is replaced only if it
+// still names the version the run started from (a rename under an O_EXCL
+// lock file locally, a generation precondition on GCS), so exactly one
+// publishes and the other fails with a *ConflictError naming the winner.
+//
+// A version folder without index.json is an interrupted run: never current,
+// and removed by the next run (which holds the lock, so no live run writes
+// it). CURRENT must name a vNNNN folder of the index; anything else (such as
+// "..") is refused.
+//
+// Each version holds its own copy of every embedding, carried-over ones
+// included: versions stay independent, so retention can remove any of them
+// and a rollback needs nothing from a removed version (docs/deploy.md
+// measures the cost).
 package reindex
 
 import (
@@ -20,10 +40,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"sort"
-	"strings"
+	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
@@ -44,7 +61,7 @@ const SummaryFile = "reindex.json"
 // Config is the reindex job's configuration.
 type Config struct {
 	Catalog string // glob of the catalog's feature Parquet files
-	Index   string // index folder (local)
+	Index   string // index folder (a local path or URI)
 	// Weights is the checkpoint; "" reuses the current version's.
 	Weights string
 	Model   model.Config
@@ -59,6 +76,13 @@ type Config struct {
 	GroupBy   []string
 	Shards    int
 	Command   string
+
+	// Keep is how many complete versions to keep after a successful switch
+	// (the current one always); ≤ 0 keeps all. The CLI's default is DefaultKeep.
+	Keep int
+	// Wait is how long to wait for another run's lock; LockStale the age
+	// after which a lock is broken (≤ 0: DefaultLockStale).
+	Wait, LockStale time.Duration
 }
 
 // Plan is a prepared reindex run.
@@ -66,25 +90,33 @@ type Plan struct {
 	Index    index.Config // the pipeline to run into the new version
 	Version  string       // e.g. "v0002"
 	Previous string       // previous version's name, "" for the first
+	// Removed lists the incomplete versions removed before this run.
+	Removed []string
+
+	dir      string
+	keep     int
+	lock     *Lock
+	prevRaw  []byte // CURRENT's bytes when the run started
 	prevInfo *index.Info
 	prev     map[string]string // previous song_id → content hash
 }
 
+// Close releases the plan's lock; call it whether or not the run succeeded.
+// A failed run's incomplete version is removed by the next run.
+func (p *Plan) Close() error {
+	if p == nil {
+		return nil
+	}
+	err := p.lock.Release(context.Background())
+	p.lock = nil
+	return err
+}
+
 // Current returns the name of the current version of the index folder dir,
-// or "" when it has none.
+// or "" when it has none. CURRENT must name a version (vNNNN).
 func Current(dir string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(dir, CurrentFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("reindex: %w", err)
-	}
-	v := strings.TrimSpace(string(b))
-	if v == "" || strings.ContainsAny(v, `/\`) {
-		return "", fmt.Errorf("reindex: %s: bad version name %q", filepath.Join(dir, CurrentFile), v)
-	}
-	return v, nil
+	v, _, err := readCurrent(context.Background(), dir)
+	return v, err
 }
 
 // CurrentDir returns the folder of the current version of the index dir. A
@@ -96,85 +128,122 @@ func CurrentDir(dir string) (string, error) {
 		return "", err
 	}
 	if v == "" {
-		if _, err := os.Stat(filepath.Join(dir, index.InfoFile)); err == nil {
+		if ok, _ := storage.Exists(context.Background(), storage.Join(dir, index.InfoFile)); ok {
 			return dir, nil
 		}
 		return "", fmt.Errorf("reindex: %s has no current version (no %s): run 'vindex reindex' or 'vindex index' first", dir, CurrentFile)
 	}
-	return filepath.Join(dir, v), nil
+	return storage.Join(dir, v), nil
 }
 
-// Prepare chooses the new version, reads what the current one holds and
-// returns the plan; it validates the configuration before anything runs.
-func Prepare(ctx context.Context, cfg Config) (*Plan, error) {
+// Prepare takes the index's lock, removes incomplete versions, chooses the
+// new version, reads what the current one holds and returns the plan; it
+// validates the configuration before anything runs. On success the caller
+// must Close the plan.
+func Prepare(ctx context.Context, cfg Config) (plan *Plan, err error) {
 	if cfg.Catalog == "" || cfg.Index == "" {
 		return nil, errors.New("reindex: --catalog GLOB and --index DIR are required")
 	}
-	if err := os.MkdirAll(cfg.Index, 0o755); err != nil {
-		return nil, fmt.Errorf("reindex: %w", err)
+	for _, u := range []string{cfg.Catalog, cfg.Index, cfg.Weights} {
+		if u != "" {
+			if err := storage.Check(u); err != nil {
+				return nil, fmt.Errorf("reindex: %w", err)
+			}
+		}
 	}
-	plan := &Plan{}
-	cur, err := Current(cfg.Index)
+	lock, err := AcquireLock(ctx, cfg.Index, cfg.LockStale, cfg.Wait, cfg.Command)
 	if err != nil {
+		return nil, err
+	}
+	plan = &Plan{dir: cfg.Index, keep: cfg.Keep, lock: lock}
+	defer func() {
+		if err != nil {
+			plan.Close()
+			plan = nil
+		}
+	}()
+	cur, raw, err := readCurrent(ctx, cfg.Index)
+	if err != nil {
+		return nil, err
+	}
+	plan.prevRaw = raw
+	if plan.Removed, err = removeIncomplete(ctx, cfg.Index, cur); err != nil {
 		return nil, err
 	}
 	if cur != "" {
 		plan.Previous = cur
-		plan.prevInfo, err = index.ReadInfo(filepath.Join(cfg.Index, cur))
+		plan.prevInfo, err = index.ReadInfo(storage.Join(cfg.Index, cur))
 		if err != nil {
 			return nil, fmt.Errorf("reindex: current version: %w", err)
 		}
 	}
-	plan.Version, err = nextVersion(cfg.Index)
-	if err != nil {
+	if plan.Version, err = nextVersion(ctx, cfg.Index); err != nil {
 		return nil, err
 	}
-	out := filepath.Join(cfg.Index, plan.Version)
+	if plan.Index, err = plan.indexConfig(ctx, cfg); err != nil {
+		return nil, err
+	}
+	return plan, nil
+}
+
+// indexConfig is the index pipeline's configuration for the new version.
+func (plan *Plan) indexConfig(ctx context.Context, cfg Config) (index.Config, error) {
+	out := storage.Join(cfg.Index, plan.Version)
 	weights := cfg.Weights
 	if weights == "" {
 		if plan.prevInfo == nil {
-			return nil, errors.New("reindex: no weights given and no current version to take them from (--weights FILE)")
+			return index.Config{}, errors.New("reindex: no weights given and no current version to take them from (--weights FILE)")
 		}
 		weights = plan.prevInfo.Weights
 	}
 	labels, err := hasLabels(cfg.Catalog)
 	if err != nil {
-		return nil, err
+		return index.Config{}, err
 	}
 	ic := index.Config{Weights: weights, Model: cfg.Model, In: cfg.Catalog, Out: out, Fit: cfg.Fit,
 		Normalize: cfg.Normalize, Evaluate: labels, Distance: cfg.Distance, GroupBy: cfg.GroupBy,
 		Shards: cfg.Shards, Command: cfg.Command}
 	if err := ic.Validate(ctx); err != nil {
-		return nil, fmt.Errorf("reindex: %w", err)
+		return index.Config{}, fmt.Errorf("reindex: %w", err)
 	}
-	if p := plan.prevInfo; p != nil && p.Model == ic.ModelID() {
-		prevDir := filepath.Join(cfg.Index, plan.Previous)
-		embs, err := schema.ReadEmbeddingsFiles(filepath.Join(prevDir, index.EmbeddingsDir, "*.parquet"))
-		if err != nil {
-			return nil, fmt.Errorf("reindex: previous version: %w", err)
-		}
-		plan.prev = make(map[string]string, len(embs))
-		var skip bytes.Buffer
-		for _, e := range embs {
-			plan.prev[e.SongID] = e.ContentHash
-			fmt.Fprintf(&skip, "%s\t%s\n", e.SongID, e.ContentHash)
-		}
-		if err := os.MkdirAll(out, 0o755); err != nil {
-			return nil, fmt.Errorf("reindex: %w", err)
-		}
-		ic.Skip = filepath.Join(out, "carry.tsv")
-		if err := os.WriteFile(ic.Skip, skip.Bytes(), 0o644); err != nil {
-			return nil, fmt.Errorf("reindex: %w", err)
-		}
-		ic.Previous = filepath.Join(prevDir, index.EmbeddingsDir, "*.parquet")
-		if !cfg.Refit && p.Reducer != "" {
-			ic.Reducer = filepath.Join(prevDir, index.ReducerFile)
-		}
-	} else if p != nil {
+	p := plan.prevInfo
+	if p == nil {
+		return ic, nil
+	}
+	if p.Model != ic.ModelID() {
 		plan.prev = map[string]string{} // a new model: every song is embedded again
+		return ic, nil
 	}
-	plan.Index = ic
-	return plan, nil
+	prevDir := storage.Join(cfg.Index, plan.Previous)
+	embs, err := schema.ReadEmbeddingsFiles(storage.Join(prevDir, index.EmbeddingsDir))
+	if err != nil {
+		return index.Config{}, fmt.Errorf("reindex: previous version: %w", err)
+	}
+	plan.prev = make(map[string]string, len(embs))
+	var skip bytes.Buffer
+	for _, e := range embs {
+		plan.prev[e.SongID] = e.ContentHash
+		fmt.Fprintf(&skip, "%s\t%s\n", e.SongID, e.ContentHash)
+	}
+	ic.Skip = storage.Join(out, "carry.tsv")
+	if err := storage.WriteFile(ctx, ic.Skip, skip.Bytes()); err != nil {
+		return index.Config{}, fmt.Errorf("reindex: %w", err)
+	}
+	ic.Previous = storage.Join(prevDir, index.EmbeddingsDir)
+	if !cfg.Refit && p.Reducer != "" {
+		ic.Reducer = storage.Join(prevDir, index.ReducerFile)
+	}
+	return ic, nil
+}
+
+// Discard removes what Prepare wrote into the new version (a dry run) and
+// releases the lock.
+func (p *Plan) Discard(ctx context.Context) error {
+	err := storage.RemoveAll(ctx, p.Index.Out)
+	if cerr := p.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // Build adds the reindex pipeline to s.
@@ -197,17 +266,23 @@ type Summary struct {
 	MAP      *float64 `json:"map,omitempty"`
 	PrevMAP  *float64 `json:"previous_map,omitempty"`
 	DeltaMAP *float64 `json:"delta_map,omitempty"`
+	// Pruned lists the old versions retention removed after the switch.
+	Pruned []string `json:"-"`
+	// LockBroken: another run broke this run's lock as stale while it worked.
+	LockBroken bool `json:"-"`
 }
 
 // Publish completes the new version after the pipeline ran: index.json,
-// reindex.json, then the atomic switch of CURRENT.
+// reindex.json, then the conditional switch of CURRENT (a *ConflictError if
+// another run switched it meanwhile), then retention (Config.Keep).
 func Publish(plan *Plan, counters map[string]int64) (*Summary, error) {
+	ctx := context.Background()
 	info, err := index.Finish(plan.Index, counters)
 	if err != nil {
 		return nil, err
 	}
 	out := plan.Index.Out
-	embs, err := schema.ReadEmbeddingsFiles(filepath.Join(out, index.EmbeddingsDir, "*.parquet"))
+	embs, err := schema.ReadEmbeddingsFiles(storage.Join(out, index.EmbeddingsDir))
 	if err != nil {
 		return nil, err
 	}
@@ -235,7 +310,7 @@ func Publish(plan *Plan, counters map[string]int64) (*Summary, error) {
 		sum.MAP = &m
 	}
 	if plan.prevInfo != nil {
-		if m, ok := headlineMAP(filepath.Join(filepath.Dir(out), plan.Previous), plan.prevInfo); ok {
+		if m, ok := headlineMAP(storage.Join(plan.dir, plan.Previous), plan.prevInfo); ok {
 			sum.PrevMAP = &m
 			if sum.MAP != nil {
 				d := *sum.MAP - m
@@ -247,11 +322,17 @@ func Publish(plan *Plan, counters map[string]int64) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := storage.WriteFile(context.Background(), filepath.Join(out, SummaryFile), append(b, '\n')); err != nil {
+	if err := storage.WriteFile(ctx, storage.Join(out, SummaryFile), append(b, '\n')); err != nil {
 		return nil, fmt.Errorf("reindex: %w", err)
 	}
-	if err := switchCurrent(filepath.Dir(out), plan.Version); err != nil {
+	// A lock broken as stale means another run may be working; the
+	// conditional switch below still decides which run publishes.
+	sum.LockBroken = plan.lock != nil && !plan.lock.Held(ctx)
+	if err := switchCurrent(ctx, plan.dir, plan.prevRaw, plan.Version); err != nil {
 		return nil, err
+	}
+	if sum.Pruned, err = Prune(ctx, plan.dir, plan.keep); err != nil {
+		return sum, err
 	}
 	return sum, nil
 }
@@ -267,34 +348,19 @@ func headlineMAP(dir string, info *index.Info) (float64, bool) {
 	return r.Overall.MAP, r.Overall.Queries > 0
 }
 
-// switchCurrent points dir/CURRENT at version, atomically.
-func switchCurrent(dir, version string) error {
-	if err := storage.WriteFile(context.Background(), filepath.Join(dir, CurrentFile), []byte(version+"\n")); err != nil {
-		return fmt.Errorf("reindex: %w", err)
-	}
-	return nil
-}
-
-// nextVersion names the version after every folder vNNNN in dir, complete
-// or not (an interrupted run's folder is never reused).
-func nextVersion(dir string) (string, error) {
-	ents, err := os.ReadDir(dir)
+// nextVersion names the version after every version folder in dir
+// (incomplete ones were removed by Prepare).
+func nextVersion(ctx context.Context, dir string) (string, error) {
+	names, err := versionNames(ctx, dir)
 	if err != nil {
-		return "", fmt.Errorf("reindex: %w", err)
+		return "", err
 	}
-	var nums []int
-	for _, e := range ents {
-		var n int
-		if e.IsDir() && len(e.Name()) == 5 && e.Name()[0] == 'v' {
-			if _, err := fmt.Sscanf(e.Name()[1:], "%04d", &n); err == nil {
-				nums = append(nums, n)
-			}
-		}
-	}
-	sort.Ints(nums)
 	next := 1
-	if len(nums) > 0 {
-		next = nums[len(nums)-1] + 1
+	if len(names) > 0 {
+		if _, err := fmt.Sscanf(names[len(names)-1][1:], "%d", &next); err != nil {
+			return "", fmt.Errorf("reindex: %w", err)
+		}
+		next++
 	}
 	return fmt.Sprintf("v%04d", next), nil
 }

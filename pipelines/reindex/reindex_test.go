@@ -2,11 +2,15 @@ package reindex
 
 import (
 	"context"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
@@ -40,6 +44,7 @@ func reindexOnce(t *testing.T, cfg Config) *Summary {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer plan.Close()
 	p, s := beam.NewPipelineWithRoot()
 	Build(s, plan)
 	res, err := runners.Run(ctx, p, runners.Options{})
@@ -82,6 +87,7 @@ func sameBits(a, b []float32) bool {
 // on the same catalog (no embedding work, identical embeddings), and a third
 // after a song was removed, one changed and one added.
 func TestReindex(t *testing.T) {
+	defer syscall.Umask(syscall.Umask(0o022))
 	dir := t.TempDir()
 	catalog := filepath.Join(dir, "catalog")
 	cat := tinyCatalog()
@@ -100,7 +106,7 @@ func TestReindex(t *testing.T) {
 	f.Close()
 	idx := filepath.Join(dir, "index")
 	cfg := Config{Catalog: filepath.Join(catalog, "*.parquet"), Index: idx, Weights: weights,
-		Fit: transforms.FitConfig{Method: reduce.PCA, K: 8}, Shards: 2, Command: "test"}
+		Fit: transforms.FitConfig{Method: reduce.PCA, K: 8}, Shards: 2, Command: "test", Keep: 2}
 
 	// 1. The first version embeds everything.
 	s1 := reindexOnce(t, cfg)
@@ -188,30 +194,203 @@ func TestReindex(t *testing.T) {
 	if cur, _ := Current(idx); cur != "v0003" {
 		t.Fatalf("CURRENT = %q after the third run", cur)
 	}
+	// Retention (Keep 2) removed v0001 after the switch.
+	vs, err := Versions(context.Background(), idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vs) != 2 || vs[0].Name != "v0002" || vs[1].Name != "v0003" || !vs[1].Current || vs[0].Current ||
+		vs[1].Info == nil || vs[1].Info.Songs != int64(n) || vs[1].MAP == nil {
+		t.Errorf("versions after the third run: %+v, want v0002 and v0003 (current, %d songs, with MAP)", vs, n)
+	}
+	if len(s3.Pruned) != 1 || s3.Pruned[0] != "v0001" {
+		t.Errorf("third run pruned %v, want [v0001]", s3.Pruned)
+	}
+	// Every published file is readable by other users (umask 022 here).
+	assertModes(t, idx, 0o644, 0o755)
+
+	// Roll back to v0002, atomically and under the lock.
+	prev, err := Rollback(context.Background(), idx, "v0002", 0, "test")
+	if err != nil || prev != "v0003" {
+		t.Fatalf("Rollback = %q, %v; want previous v0003", prev, err)
+	}
+	if cur, _ := Current(idx); cur != "v0002" {
+		t.Fatalf("CURRENT = %q after rollback", cur)
+	}
+	if _, err := Rollback(context.Background(), idx, "v0001", 0, "test"); err == nil {
+		t.Error("rollback to a removed version: want an error")
+	}
 }
 
-// TestInterruptedVersionIsNeverCurrent checks that a version folder without
-// index.json (an interrupted run) is skipped by the numbering and CURRENT
-// keeps pointing at the last complete version.
-func TestInterruptedVersionIsNeverCurrent(t *testing.T) {
+// assertModes checks the permissions of every file and folder under root.
+func assertModes(t *testing.T, root string, file, dir os.FileMode) {
+	t.Helper()
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		st, err := d.Info()
+		if err != nil {
+			return err
+		}
+		want := file
+		if d.IsDir() {
+			want = dir
+		}
+		if st.Mode().Perm() != want {
+			t.Errorf("%s: mode %v, want %v", p, st.Mode().Perm(), want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writeInfo makes dir/name a complete (if empty) version.
+func writeInfo(t *testing.T, dir, name string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(dir, name), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b := []byte(`{"format": "` + index.FormatVersion + `", "songs": 1}`)
+	if err := os.WriteFile(filepath.Join(dir, name, index.InfoFile), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestIncompleteVersionIsRemoved checks that a version folder without
+// index.json (a failed or killed run) is never current and is removed by
+// the next run, whose version takes its number.
+func TestIncompleteVersionIsRemoved(t *testing.T) {
+	ctx := context.Background()
 	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "v0001"), 0o755); err != nil {
+	writeInfo(t, dir, "v0001")
+	if err := os.MkdirAll(filepath.Join(dir, "v0002", "embeddings"), 0o755); err != nil { // killed run
 		t.Fatal(err)
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "v0002"), 0o755); err != nil { // interrupted
+	if err := os.WriteFile(filepath.Join(dir, "v0002", "embeddings", "part-x.parquet"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := switchCurrent(dir, "v0001"); err != nil {
+	if err := switchCurrent(ctx, dir, nil, "v0001"); err != nil {
 		t.Fatal(err)
 	}
-	v, err := nextVersion(dir)
-	if err != nil || v != "v0003" {
-		t.Fatalf("nextVersion = %q, %v; want v0003", v, err)
+	removed, err := removeIncomplete(ctx, dir, "v0001")
+	if err != nil || len(removed) != 1 || removed[0] != "v0002" {
+		t.Fatalf("removeIncomplete = %v, %v; want [v0002]", removed, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "v0002")); !os.IsNotExist(err) {
+		t.Fatalf("v0002 still there: %v", err)
+	}
+	v, err := nextVersion(ctx, dir)
+	if err != nil || v != "v0002" {
+		t.Fatalf("nextVersion = %q, %v; want v0002", v, err)
 	}
 	if cur, _ := Current(dir); cur != "v0001" {
 		t.Fatalf("Current = %q, want v0001", cur)
 	}
 	if _, err := CurrentDir(t.TempDir()); err == nil {
 		t.Fatal("CurrentDir of an empty folder: want an error")
+	}
+	for _, bad := range []string{"..", "v0001/..", "../v0001", "x"} {
+		if err := os.WriteFile(filepath.Join(dir, CurrentFile), []byte(bad+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := CurrentDir(dir); err == nil {
+			t.Errorf("CURRENT %q: want an error", bad)
+		}
+	}
+}
+
+// TestSwitchConflict: of two runs started from the same CURRENT, exactly
+// one switches it; the other gets a ConflictError naming the winner.
+func TestSwitchConflict(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	for _, v := range []string{"v0001", "v0002", "v0003"} {
+		writeInfo(t, dir, v)
+	}
+	if err := switchCurrent(ctx, dir, nil, "v0001"); err != nil {
+		t.Fatal(err)
+	}
+	_, raw, err := readCurrent(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 2)
+	for _, v := range []string{"v0002", "v0003"} {
+		go func() { errs <- switchCurrent(ctx, dir, raw, v) }()
+	}
+	var won, lost int
+	var conflict *ConflictError
+	for range 2 {
+		err := <-errs
+		switch {
+		case err == nil:
+			won++
+		case errors.As(err, &conflict):
+			lost++
+		default:
+			t.Fatal(err)
+		}
+	}
+	cur, _ := Current(dir)
+	if won != 1 || lost != 1 || conflict.Won != cur || conflict.Version == cur {
+		t.Fatalf("won %d, lost %d (%v), CURRENT %s; want exactly one winner, named by the loser", won, lost, conflict, cur)
+	}
+}
+
+// TestLock: a second run cannot take a held lock (the error names the
+// holder), waits for it with a wait time, and breaks a stale one.
+func TestLock(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	a, err := AcquireLock(ctx, dir, time.Hour, 0, "run a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = AcquireLock(ctx, dir, time.Hour, 0, "run b")
+	var locked *LockedError
+	if !errors.As(err, &locked) || locked.Holder.Run != a.Run || locked.Holder.PID != os.Getpid() ||
+		!strings.Contains(err.Error(), a.Host) {
+		t.Fatalf("second lock: %v, want a LockedError naming run %s on %s", err, a.Run, a.Host)
+	}
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		a.Release(ctx)
+	}()
+	b, err := AcquireLock(ctx, dir, time.Hour, 30*time.Second, "run b")
+	if err != nil {
+		t.Fatalf("waiting for the lock: %v", err)
+	}
+	// b's lock is stale for a run that allows 1 ns: broken and taken.
+	c, err := AcquireLock(ctx, dir, time.Nanosecond, 0, "run c")
+	if err != nil {
+		t.Fatalf("breaking a stale lock: %v", err)
+	}
+	if b.Held(ctx) || !c.Held(ctx) {
+		t.Error("after breaking: b still holds the lock, or c does not")
+	}
+	if err := b.Release(ctx); err == nil {
+		t.Error("b released c's lock")
+	}
+	if err := c.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, LockFile)); !os.IsNotExist(err) {
+		t.Errorf("lock still there after release: %v", err)
+	}
+
+	// A live run refreshes its lock: older than the stale limit, it still holds.
+	d, err := AcquireLock(ctx, dir, 400*time.Millisecond, 0, "run d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	if _, err := AcquireLock(ctx, dir, 400*time.Millisecond, 0, "run e"); !errors.As(err, &locked) || locked.Holder.Run != d.Run {
+		t.Fatalf("a refreshed lock older than the stale limit: %v, want it held by run %s", err, d.Run)
+	}
+	if err := d.Release(ctx); err != nil {
+		t.Fatal(err)
 	}
 }

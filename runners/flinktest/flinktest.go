@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -39,6 +40,7 @@ type JobServer struct {
 	Log string
 
 	stop func() error
+	quit func() error // asks the JVM for a thread dump (SIGQUIT)
 	once sync.Once
 	err  error
 }
@@ -173,6 +175,7 @@ func start(java, classpath, tmp string) (*JobServer, error) {
 		c, err := net.DialTimeout("tcp", js.Endpoint, time.Second)
 		if err == nil {
 			c.Close()
+			js.quit = func() error { return cmd.Process.Signal(syscall.SIGQUIT) }
 			js.stop = func() error {
 				_ = cmd.Process.Kill()
 				<-exited
@@ -202,6 +205,32 @@ func (js *JobServer) Stop() error {
 		}
 	})
 	return js.err
+}
+
+// ThreadDump asks the job server's JVM for a thread dump (SIGQUIT, which
+// the JVM answers on its standard output, the log) and returns it: the Java
+// threads of a run that does not finish, e.g. operators spinning in a
+// coder. It returns the log's tail if no dump appears within 5 s.
+func (js *JobServer) ThreadDump() string {
+	if js.quit == nil {
+		return "(job server not running)"
+	}
+	before, _ := os.ReadFile(js.Log)
+	if err := js.quit(); err != nil {
+		return fmt.Sprintf("(no thread dump: %v)\n%s", err, js.LogTail())
+	}
+	for range 50 {
+		time.Sleep(100 * time.Millisecond)
+		b, _ := os.ReadFile(js.Log)
+		if len(b) < len(before) {
+			continue
+		}
+		dump := b[len(before):]
+		if i := bytes.Index(dump, []byte("Full thread dump")); i >= 0 && bytes.Contains(dump[i:], []byte("JNI global refs")) {
+			return string(dump[i:])
+		}
+	}
+	return js.LogTail()
 }
 
 // LogTail returns the last lines of the job server's log, for failure

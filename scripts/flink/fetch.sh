@@ -17,6 +17,12 @@
 # (default 1.19 and 2.62.0, the newest pair whose whole dependency tree that
 # repository serves) and its dependencies, resolved through
 # scripts/flink/pom.xml: the same FlinkJobServerDriver, from a classpath.
+# Tried on 2026-12-01: the -1.19-/-1.20-job-server jars at 2.63.0, 2.65.0,
+# 2.73.0 and 2.77.0, and the runners beam-runners-flink-1.19/-1.20 at
+# 2.63.0–2.73.0, are not served (2.70.0's 1.19 runner is, but not its
+# beam-runners-java-job-service); docs/deploy.md has the table and what was
+# tested. vindex's elements cross the runner as opaque bytes (custom coders,
+# transforms/coders.go), so the older job server never decodes them.
 #
 # Environment: BEAM_VERSION, FLINK_VERSION, FALLBACK_BEAM, FALLBACK_FLINK,
 # VINDEX_FLINK_CACHE (cache folder, default <repo>/.cache/flink).

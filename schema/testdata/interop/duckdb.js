@@ -59,13 +59,23 @@ async function read(conn, file) {
   process.stdout.write(JSON.stringify({ columns: cols, kv, rows }) + '\n');
 }
 
+// count prints the row count and columns DuckDB sees in read_parquet(glob).
+async function count(conn, glob) {
+  const g = `'${glob.replace(/'/g, "''")}'`;
+  const cols = (await conn.runAndReadAll(`SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet(${g}))`))
+    .getRowObjectsJson().map(r => r.column_name);
+  const n = (await conn.runAndReadAll(`SELECT CAST(count(*) AS INTEGER) AS n FROM read_parquet(${g})`)).getRowObjectsJson()[0].n;
+  process.stdout.write(JSON.stringify({ columns: cols, n }) + '\n');
+}
+
 async function main() {
   const [cmd, arg] = process.argv.slice(2);
   const instance = await DuckDBInstance.create(':memory:');
   const conn = await instance.connect();
   if (cmd === 'write') await write(conn, arg);
   else if (cmd === 'read') await read(conn, arg);
-  else throw new Error('usage: node duckdb.js write <dir> | read <file>');
+  else if (cmd === 'count') await count(conn, arg);
+  else throw new Error('usage: node duckdb.js write <dir> | read <file> | count <glob>');
 }
 
 main().catch(e => { process.stderr.write(String(e && e.stack || e) + '\n'); process.exit(1); });
