@@ -35,9 +35,9 @@ var rules = []rule{
 	{prefix: "runners", allow: []string{"runners", "transforms"}, beam: true},
 	// Pipelines compose transforms; from model they name only configuration
 	// and result types (model.Config, metrics.Config/Distance/Report,
-	// reduce.Method), never a computation or a file format.
+	// reduce.Method, train.Config/Method), never a computation or a file format.
 	{prefix: "pipelines", allow: []string{"pipelines", "transforms", "schema", "storage", "importer/synth",
-		"model:exact", "model/metrics:exact", "model/reduce:exact"}, beam: true},
+		"model:exact", "model/metrics:exact", "model/reduce:exact", "model/train:exact"}, beam: true},
 	{prefix: "query", allow: []string{"query", "transforms", "schema", "storage", "model", "pipelines/index"}, beam: true},
 	{prefix: "serve", allow: []string{"serve", "query", "transforms", "schema", "storage", "model", "pipelines/index"}, beam: true},
 	{prefix: "cmd", allow: []string{""}, beam: true},

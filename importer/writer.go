@@ -110,17 +110,12 @@ func (w *DatasetWriter) closeFile() error {
 	}
 	rows := w.cur.Rows()
 	err := w.cur.Close()
+	size, sum := w.cur.Written()
 	w.cur = nil
 	if err != nil {
 		return fmt.Errorf("importer: %w", err)
 	}
-	f, err := storage.Open(context.Background(), storage.Join(w.dir, w.name))
-	if err != nil {
-		return fmt.Errorf("importer: %w", err)
-	}
-	size := f.Size()
-	f.Close()
-	w.files = append(w.files, schema.ManifestFile{Name: w.name, Rows: rows, Bytes: size, Schema: schema.SongSchemaVersion})
+	w.files = append(w.files, schema.ManifestFile{Name: w.name, Rows: rows, Bytes: size, Schema: schema.SongSchemaVersion, SHA256: sum})
 	return nil
 }
 

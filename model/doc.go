@@ -16,6 +16,9 @@
 //   - Config, Variant, DetectVariant: which MOVEModel a state_dict holds.
 //   - Weights (NewWeights): a checkpoint prepared for inference; immutable.
 //   - Net (Weights.NewNet): the forward pass with its scratch buffers.
+//   - Net.Pooled and Weights.Head, ExtractorID (pooled.go): the forward pass
+//     up to autopooling, the head's weights and the extractor's identity,
+//     for distillation (model/train).
 //   - ModelFrames and the preprocessing inside Net.Embed.
 //
 // Checkpoint files are read by LoadCheckpoint (checkpoint*.go, model/torch,

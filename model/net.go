@@ -73,6 +73,12 @@ func (n *Net) Embed(dst, crema []float32, hop int) error {
 	if len(dst) != n.Dim() {
 		return fmt.Errorf("%w: dst has %d values, the model embeds in %d", ErrInput, len(dst), n.Dim())
 	}
+	return n.run(dst, crema, hop)
+}
+
+// run is Embed after the check of dst; a nil dst stops after pooling,
+// leaving the pooled vector in n.summary (Pooled, pooled.go).
+func (n *Net) run(dst, crema []float32, hop int) error {
 	if len(crema) == 0 || len(crema)%PitchClasses != 0 {
 		return fmt.Errorf("%w: crema has %d values, not a positive multiple of %d", ErrInput, len(crema), PitchClasses)
 	}
@@ -183,7 +189,9 @@ func (n *Net) forward(dst []float32, tx int) {
 	n.conv(a5, t5, w.conv5, c5, w.bias[4], w.slopes[4], a4, t4, dil5)
 
 	n.summarize(a5, t5)
-	n.head(dst)
+	if dst != nil {
+		n.head(dst)
+	}
 }
 
 // conv runs a (1,5) convolution with dilation dil over src [256][tin] into

@@ -60,17 +60,16 @@ func Current(ctx context.Context, root string) (dir, name string, err error) {
 	case err != nil:
 		return "", "", fmt.Errorf("query: %w", err)
 	}
-	v := strings.TrimSpace(string(b))
-	if v == "" || strings.ContainsAny(v, `/\`) || v == "." || v == ".." {
-		return "", "", fmt.Errorf("query: %s: bad version name %q", storage.Join(root, CurrentFile), v)
+	v, err := index.ParseCurrent(b)
+	if err != nil {
+		return "", "", fmt.Errorf("query: %s: %w", storage.Join(root, CurrentFile), err)
 	}
 	return storage.Join(root, v), v, nil
 }
 
 // CurrentFile names the file of an index folder that holds the name of its
-// current version (pipelines/reindex writes it; the layout keeps query from
-// importing the pipeline, and a test checks the two names agree).
-const CurrentFile = "CURRENT"
+// current version.
+const CurrentFile = index.CurrentFile
 
 // maxSmallFile bounds the JSON files an index holds (index.json, manifests,
 // reports, CURRENT).
@@ -97,6 +96,9 @@ func LoadDir(ctx context.Context, root, dir, name string, opt Options) (*Version
 	info, err := ReadInfo(ctx, dir)
 	if err != nil {
 		return nil, err
+	}
+	if err := info.Verify(dir); err != nil { // the parts index.json records: sizes, SHA-256
+		return nil, fmt.Errorf("query: %w", err)
 	}
 	dist, err := metrics.ParseDistance(info.Distance)
 	if err != nil {
@@ -129,7 +131,8 @@ func LoadDir(ctx context.Context, root, dir, name string, opt Options) (*Version
 // Verify checks a loaded version before it is used: today, that index.json
 // describes what was loaded (its dimension, its row count against the
 // searched dataset's manifest). rows is the number of vectors read, before
-// unscorable ones were left out. Manifest hashes (issue 10) belong here.
+// unscorable ones were left out. The parts' sizes and hashes were checked
+// by index.Info.Verify before anything was loaded (LoadDir).
 func Verify(ctx context.Context, v *Version, rows int) error {
 	info := v.Info
 	want := info.Dim

@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -71,8 +72,16 @@ func TestRunPrismProgress(t *testing.T) {
 	if nProgress < 2 {
 		t.Errorf("want at least 2 progress lines (one per 50 ms over a run of 30 × 20 ms sleeps, and the last), got:\n%s", text)
 	}
-	if !strings.Contains(text, "30 read") || !regexp.MustCompile(`vindex\.songs_read +30\n`).MatchString(text) {
-		t.Errorf("output lacks the final tally or the counter summary:\n%s", text)
+	// The live tally counts work as it happens: a bundle prism splits and
+	// re-runs may count a song twice there, never in the committed counters.
+	var last int
+	for _, l := range lines {
+		if m := regexp.MustCompile(`^vindex: \d+:\d\d: (\d+) read`).FindStringSubmatch(l); m != nil {
+			last, _ = strconv.Atoi(m[1])
+		}
+	}
+	if last < n || !regexp.MustCompile(`vindex\.songs_read +30\n`).MatchString(text) {
+		t.Errorf("output lacks the final tally (≥ %d read) or the counter summary:\n%s", n, text)
 	}
 	if !strings.HasPrefix(res.Summary(), "counters (runner prism, job ") {
 		t.Errorf("Summary() = %q", res.Summary())

@@ -68,8 +68,12 @@ func TestListDatasetManifest(t *testing.T) {
 	if _, err := ListDataset(dir); !errors.Is(err, ErrIncomplete) {
 		t.Fatalf("no manifest: err = %v, want ErrIncomplete", err)
 	}
+	st, err := os.Stat(filepath.Join(dir, "part-00002.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	m := Manifest{Version: ManifestVersion, Schema: EmbeddingSchemaVersion, Rows: 1,
-		Files: []ManifestFile{{Name: "part-00002.parquet", Rows: 1, Schema: EmbeddingSchemaVersion}}}
+		Files: []ManifestFile{{Name: "part-00002.parquet", Rows: 1, Bytes: st.Size(), Schema: EmbeddingSchemaVersion}}}
 	if err := WriteManifest(dir, m); err != nil {
 		t.Fatal(err)
 	}

@@ -48,6 +48,10 @@ type ManifestFile struct {
 	Rows   int64  `json:"rows"`
 	Bytes  int64  `json:"bytes"`
 	Schema string `json:"schema"`
+	// SHA256 is the hex SHA-256 of the file's bytes, hashed as they were
+	// written; "" in manifests written before it was recorded (then only
+	// the size is checked).
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 // Validate checks the manifest's invariants: known version, file names that
@@ -69,6 +73,9 @@ func (m *Manifest) Validate() error {
 		seen[f.Name] = true
 		if f.Rows < 0 || f.Bytes < 0 {
 			return fmt.Errorf("%w: file %q has negative counts", ErrManifest, f.Name)
+		}
+		if f.SHA256 != "" && !isHexDigest(f.SHA256) {
+			return fmt.Errorf("%w: file %q: sha256 %q is not 64 lowercase hex digits", ErrManifest, f.Name, f.SHA256)
 		}
 		rows += f.Rows
 	}
@@ -155,12 +162,19 @@ func (f StorageFS) ReadFile(name string) ([]byte, error) {
 	return storage.ReadFile(f.Ctx, name, maxManifestBytes)
 }
 
-// DatasetFile is one file of a dataset. Rows is the row count the folder's
-// manifest records, or -1 where there is no manifest.
+// DatasetFile is one file of a dataset. Rows and Bytes are the row count
+// and size the folder's manifest records, or -1 where there is no manifest;
+// SHA256 is the manifest's hash, "" where it records none.
 type DatasetFile struct {
-	Path string
-	Rows int64
+	Path   string
+	Rows   int64
+	Bytes  int64
+	SHA256 string
 }
+
+// Listed reports whether a manifest lists the file (it must then exist and
+// match the record: see VerifyFile).
+func (d DatasetFile) Listed() bool { return d.Rows >= 0 }
 
 func hasMeta(p string) bool { return strings.ContainsAny(p, `*?[\`) }
 
@@ -183,139 +197,166 @@ func ListDatasetFS(fsys DatasetFS, pattern string) ([]DatasetFile, error) {
 	if pattern == "" {
 		return nil, fmt.Errorf("schema: empty pattern: %w", ErrNoFiles)
 	}
-	manifests := map[string]map[string]int64{} // folder → listed base name → rows; nil for no manifest
-	manifestOf := func(dir string) (map[string]int64, error) {
-		if m, ok := manifests[dir]; ok {
-			return m, nil
-		}
-		b, err := fsys.ReadFile(storage.Join(dir, ManifestName))
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
-				manifests[dir] = nil
-				return nil, nil
-			}
-			return nil, fmt.Errorf("schema: reading %s: %w", storage.Join(dir, ManifestName), err)
-		}
-		m, err := ParseManifest(b)
-		if err != nil {
-			return nil, fmt.Errorf("schema: %s: %w", storage.Join(dir, ManifestName), err)
-		}
-		listed := make(map[string]int64, len(m.Files))
-		for _, f := range m.Files {
-			listed[f.Name] = f.Rows
-		}
-		manifests[dir] = listed
-		return listed, nil
-	}
-	var out []DatasetFile
-	seen := map[string]bool{}
-	add := func(p string, rows int64) {
-		if !seen[p] {
-			seen[p] = true
-			out = append(out, DatasetFile{Path: p, Rows: rows})
-		}
-	}
-	// addFolder adds the data files of folder dir.
-	addFolder := func(dir string) error {
-		listed, err := manifestOf(dir)
-		if err != nil {
-			return err
-		}
-		if listed != nil {
-			for name, rows := range listed {
-				add(storage.Join(dir, name), rows)
-			}
-			return nil
-		}
-		files, err := fsys.List(storage.Join(dir, "*"))
-		if err != nil {
-			return fmt.Errorf("schema: listing %s: %w", dir, err)
-		}
-		if incomplete(files) {
-			return fmt.Errorf("schema: %s: %w", dir, ErrIncomplete)
-		}
-		for _, p := range files {
-			_, base := storage.Split(p)
-			if isData(base) {
-				add(p, -1)
-			}
-		}
-		return nil
-	}
-
-	var matches []string
-	emptyOK, explicit := false, false
-	if hasMeta(pattern) {
-		var err error
-		if matches, err = fsys.List(pattern); err != nil {
-			return nil, fmt.Errorf("schema: listing %s: %w", pattern, err)
-		}
-	} else {
-		p := strings.TrimSuffix(pattern, "/")
-		if p == "" {
-			p = "/"
-		}
-		// A folder if it has children (or a manifest); otherwise a file.
-		children, err := fsys.List(storage.Join(p, "*"))
-		if err != nil {
-			return nil, fmt.Errorf("schema: listing %s: %w", p, err)
-		}
-		listed, err := manifestOf(p)
-		if err != nil {
-			return nil, err
-		}
-		if len(children) > 0 || listed != nil {
-			emptyOK = listed != nil && len(listed) == 0
-			if err := addFolder(p); err != nil {
-				return nil, err
-			}
-		} else if files, err := fsys.List(p); err != nil {
-			return nil, fmt.Errorf("schema: listing %s: %w", p, err)
-		} else {
-			matches, explicit = files, true
-		}
+	l := &lister{fsys: fsys, manifests: map[string]map[string]ManifestFile{}, seen: map[string]bool{}}
+	matches, explicit, emptyOK, err := l.resolve(pattern)
+	if err != nil {
+		return nil, err
 	}
 	for _, m := range matches {
-		dir, base := storage.Split(m)
-		if !strings.HasSuffix(base, ".parquet") {
-			// Maybe a folder named by a glob.
-			if children, err := fsys.List(storage.Join(m, "*")); err == nil && len(children) > 0 {
-				if err := addFolder(m); err != nil {
-					return nil, err
-				}
-			}
-			continue
-		}
-		if !isData(base) {
-			continue
-		}
-		listed, err := manifestOf(dir)
-		if err != nil {
+		if err := l.addMatch(m, explicit); err != nil {
 			return nil, err
 		}
-		if listed == nil {
-			if !explicit && OwnPart(base) {
-				siblings, err := fsys.List(storage.Join(dir, "*"))
-				if err != nil {
-					return nil, fmt.Errorf("schema: listing %s: %w", dir, err)
-				}
-				if incomplete(siblings) {
-					return nil, fmt.Errorf("schema: %s: %w", dir, ErrIncomplete)
-				}
-			}
-			add(m, -1)
-		} else if rows, ok := listed[base]; ok {
-			add(m, rows)
-		}
 	}
-	if len(out) == 0 {
+	if len(l.out) == 0 {
 		if emptyOK {
 			return []DatasetFile{}, nil // a folder whose manifest lists no files
 		}
 		return nil, fmt.Errorf("schema: %s: %w", pattern, ErrNoFiles)
 	}
-	slices.SortFunc(out, func(a, b DatasetFile) int { return strings.Compare(a.Path, b.Path) })
-	return out, nil
+	slices.SortFunc(l.out, func(a, b DatasetFile) int { return strings.Compare(a.Path, b.Path) })
+	return l.out, nil
+}
+
+// lister gathers the files of one ListDatasetFS call.
+type lister struct {
+	fsys      DatasetFS
+	manifests map[string]map[string]ManifestFile // folder → listed base name → record; nil for no manifest
+	out       []DatasetFile
+	seen      map[string]bool
+}
+
+// manifestOf returns what the manifest of folder dir lists, nil if dir has none.
+func (l *lister) manifestOf(dir string) (map[string]ManifestFile, error) {
+	if m, ok := l.manifests[dir]; ok {
+		return m, nil
+	}
+	b, err := l.fsys.ReadFile(storage.Join(dir, ManifestName))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+			l.manifests[dir] = nil
+			return nil, nil
+		}
+		return nil, fmt.Errorf("schema: reading %s: %w", storage.Join(dir, ManifestName), err)
+	}
+	m, err := ParseManifest(b)
+	if err != nil {
+		return nil, fmt.Errorf("schema: %s: %w", storage.Join(dir, ManifestName), err)
+	}
+	listed := make(map[string]ManifestFile, len(m.Files))
+	for _, f := range m.Files {
+		listed[f.Name] = f
+	}
+	l.manifests[dir] = listed
+	return listed, nil
+}
+
+func (l *lister) add(p string, mf *ManifestFile) {
+	if l.seen[p] {
+		return
+	}
+	l.seen[p] = true
+	df := DatasetFile{Path: p, Rows: -1, Bytes: -1}
+	if mf != nil {
+		df.Rows, df.Bytes, df.SHA256 = mf.Rows, mf.Bytes, mf.SHA256
+	}
+	l.out = append(l.out, df)
+}
+
+// addFolder adds the data files of folder dir.
+func (l *lister) addFolder(dir string) error {
+	listed, err := l.manifestOf(dir)
+	if err != nil {
+		return err
+	}
+	if listed != nil {
+		for name, mf := range listed {
+			l.add(storage.Join(dir, name), &mf)
+		}
+		return nil
+	}
+	files, err := l.fsys.List(storage.Join(dir, "*"))
+	if err != nil {
+		return fmt.Errorf("schema: listing %s: %w", dir, err)
+	}
+	if incomplete(files) {
+		return fmt.Errorf("schema: %s: %w", dir, ErrIncomplete)
+	}
+	for _, p := range files {
+		if _, base := storage.Split(p); isData(base) {
+			l.add(p, nil)
+		}
+	}
+	return nil
+}
+
+// resolve turns the pattern into the paths it matches (a glob's matches, or
+// a file named explicitly); a folder is added at once. emptyOK reports a
+// folder whose manifest lists no file.
+func (l *lister) resolve(pattern string) (matches []string, explicit, emptyOK bool, err error) {
+	if hasMeta(pattern) {
+		if matches, err = l.fsys.List(pattern); err != nil {
+			return nil, false, false, fmt.Errorf("schema: listing %s: %w", pattern, err)
+		}
+		return matches, false, false, nil
+	}
+	p := strings.TrimSuffix(pattern, "/")
+	if p == "" {
+		p = "/"
+	}
+	// A folder if it has children (or a manifest); otherwise a file.
+	children, err := l.fsys.List(storage.Join(p, "*"))
+	if err != nil {
+		return nil, false, false, fmt.Errorf("schema: listing %s: %w", p, err)
+	}
+	listed, err := l.manifestOf(p)
+	if err != nil {
+		return nil, false, false, err
+	}
+	if len(children) > 0 || listed != nil {
+		return nil, false, listed != nil && len(listed) == 0, l.addFolder(p)
+	}
+	files, err := l.fsys.List(p)
+	if err != nil {
+		return nil, false, false, fmt.Errorf("schema: listing %s: %w", p, err)
+	}
+	return files, true, false, nil
+}
+
+// addMatch adds one path a pattern matched: a folder named by a glob, or a
+// data file (kept only if its folder's manifest, where there is one, lists it).
+func (l *lister) addMatch(m string, explicit bool) error {
+	dir, base := storage.Split(m)
+	if !strings.HasSuffix(base, ".parquet") {
+		// Maybe a folder named by a glob.
+		if children, err := l.fsys.List(storage.Join(m, "*")); err == nil && len(children) > 0 {
+			return l.addFolder(m)
+		}
+		return nil
+	}
+	if !isData(base) {
+		return nil
+	}
+	listed, err := l.manifestOf(dir)
+	if err != nil {
+		return err
+	}
+	if listed != nil {
+		if mf, ok := listed[base]; ok {
+			l.add(m, &mf)
+		}
+		return nil
+	}
+	if !explicit && OwnPart(base) {
+		siblings, err := l.fsys.List(storage.Join(dir, "*"))
+		if err != nil {
+			return fmt.Errorf("schema: listing %s: %w", dir, err)
+		}
+		if incomplete(siblings) {
+			return fmt.Errorf("schema: %s: %w", dir, ErrIncomplete)
+		}
+	}
+	l.add(m, nil)
+	return nil
 }
 
 // ownPart matches the part files vindex's writers name: transforms'
@@ -361,4 +402,16 @@ func ListDataset(pattern string) ([]string, error) {
 		out[i] = f.Path
 	}
 	return out, nil
+}
+
+func isHexDigest(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }

@@ -56,16 +56,19 @@ func ReadSongsFile(path string) ([]Song, error) {
 // ReadEmbeddingsFiles reads every embedding of the dataset a pattern names
 // (see ListDataset: manifest-aware) into memory,
 // for small sets (queries, reindexing). Each embedding is validated; the
-// first bad row is an error naming file and row. A file whose row count
-// differs from its manifest entry is an error.
+// first bad row is an error naming file and row. A file whose row count,
+// size or SHA-256 differs from its manifest entry, or that the manifest
+// lists but is missing, is an error (ErrChanged).
 func ReadEmbeddingsFiles(pattern string) ([]Embedding, error) {
 	files, err := ListDatasetFS(StorageFS{context.Background()}, pattern)
 	if err != nil {
 		return nil, err
 	}
 	var out []Embedding
+	o := &storage.Opener{}
+	defer o.Close()
 	for _, df := range files {
-		f, err := Open(df.Path)
+		f, err := openListed(o, df)
 		if err != nil {
 			return nil, err
 		}
@@ -92,6 +95,22 @@ func ReadEmbeddingsFiles(pattern string) ([]Embedding, error) {
 		f.Close()
 	}
 	return out, nil
+}
+
+// openListed opens a dataset file verified against its manifest record
+// (size and SHA-256: VerifyFile) and reads its footer.
+func openListed(o *storage.Opener, df DatasetFile) (*OpenedFile, error) {
+	ctx := context.Background()
+	f, err := OpenVerified(ctx, o, df, true)
+	if err != nil {
+		return nil, err
+	}
+	pf, err := OpenFile(df.Path, f, f.Size())
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &OpenedFile{File: pf, f: f}, nil
 }
 
 // CountRows returns the number of rows of the dataset a pattern names (see

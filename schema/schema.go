@@ -25,6 +25,7 @@ const (
 	StageEmbed    = "embed"    // the model refused the song (e.g. too short)
 	StageReduce   = "reduce"   // the reducer refused the embedding
 	StageEvaluate = "evaluate" // the distance cannot score the embedding
+	StageDedupe   = "dedupe"   // another row of the inputs has the same song_id
 )
 
 // Song is one feature row of a catalog: a song's cremaPCP features.
@@ -48,7 +49,7 @@ type Song struct {
 	Extra map[string]string `parquet:"extra,optional"`
 
 	// File is the file the row was read from and Row its 0-based index in
-	// that file; neither is a column.
+	// that file; they are not columns.
 	File string `parquet:"-"`
 	Row  int64  `parquet:"-"`
 }
@@ -82,16 +83,19 @@ type Embedding struct {
 	Extra        map[string]string `parquet:"extra,optional"`
 
 	// File is the file the row was read from and Row its 0-based index in
-	// that file; neither is a column.
+	// that file; they are not columns. Embed sets them to the song's (the
+	// features' file and row), so duplicates are ordered by where they came
+	// from.
 	File string `parquet:"-"`
 	Row  int64  `parquet:"-"`
 }
 
-// CarryMetadata copies the song's ids and metadata into e (SongID, WorkID,
-// Title, Artist, Year, Instrumental, DurationS, Extra). The Extra map is
-// shared, not copied.
+// CarryMetadata copies the song's ids, metadata and origin into e (SongID,
+// WorkID, Title, Artist, Year, Instrumental, DurationS, Extra, File, Row).
+// The Extra map is shared, not copied.
 func (e *Embedding) CarryMetadata(s *Song) {
 	e.SongID, e.WorkID = s.SongID, s.WorkID
+	e.File, e.Row = s.File, s.Row
 	e.Title, e.Artist, e.Year = s.Title, s.Artist, s.Year
 	e.Instrumental, e.DurationS, e.Extra = s.Instrumental, s.DurationS, s.Extra
 }

@@ -17,6 +17,9 @@ var (
 	ErrNoColumn   = errors.New("missing required column")
 	ErrManifest   = errors.New("bad manifest")
 	ErrIncomplete = errors.New("incomplete dataset (part files without a _manifest.json)")
+	// ErrChanged: a file a manifest lists is missing, or its size or
+	// SHA-256 differs from the manifest's record. It fails the command.
+	ErrChanged = errors.New("file differs from its manifest")
 )
 
 // MaxIDLength bounds song_id and work_id, in bytes.

@@ -37,8 +37,9 @@ func (o WriterOptions) Validate() error {
 type RowWriter struct {
 	w    *parquet.Writer
 	rows int64
-	// set by CreateFile: the file being published.
-	f *storage.Writer
+	// set by CreateFile: the file being published, and its hash.
+	f  *storage.Writer
+	hw *HashWriter
 }
 
 // SchemaVersionOf returns the schema version of the row type of v (a struct
@@ -145,13 +146,24 @@ func CreateFile(uri string, rowType reflect.Type, version string, opt WriterOpti
 	if err != nil {
 		return nil, fmt.Errorf("schema: %w", err)
 	}
-	w, err := NewRowWriter(f, rowType, version, opt)
+	hw := NewHashWriter(f)
+	w, err := NewRowWriter(hw, rowType, version, opt)
 	if err != nil {
 		f.Abort()
 		return nil, err
 	}
-	w.f = f
+	w.f, w.hw = f, hw
 	return w, nil
+}
+
+// Written returns the size and hex SHA-256 of the bytes written to a file
+// from CreateFile (what its manifest entry records); call it after Close.
+// For other writers it returns -1, "".
+func (w *RowWriter) Written() (bytes int64, sha256 string) {
+	if w.hw == nil {
+		return -1, ""
+	}
+	return w.hw.Size(), w.hw.SHA256()
 }
 
 // TempPrefix starts the names of files being written; readers skip them.
@@ -194,6 +206,10 @@ func (w *SongWriter) Rows() int64 { return w.rw.Rows() }
 
 // Close completes the file.
 func (w *SongWriter) Close() error { return w.rw.Close() }
+
+// Written returns the size and hex SHA-256 of a file from CreateSongsFile,
+// after Close (see RowWriter.Written).
+func (w *SongWriter) Written() (bytes int64, sha256 string) { return w.rw.Written() }
 
 // Abort discards a file from CreateSongsFile.
 func (w *SongWriter) Abort() { w.rw.Abort() }

@@ -11,6 +11,13 @@
 // visible when its upload completes, so Create writes the final name directly
 // and Abort cancels the upload.
 //
+// Output folders are published whole: StartOutput stages a command's
+// output beside its folder and Output.Commit switches it in with one atomic
+// exchange (renameat2 on Linux), so a folder never mixes two runs; an
+// existing output is replaced only when asked (--overwrite), and never a
+// folder of other files or one holding an input. MkdirAll fsyncs the parent
+// of every folder it creates.
+//
 // Conditional operations, for pointers and locks that several processes
 // write: CreateExclusive (exactly one of two creators wins: a hard link of
 // a synced temporary file locally, the "does not exist" precondition on

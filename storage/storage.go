@@ -121,8 +121,8 @@ func Create(ctx context.Context, uri string) (*Writer, error) {
 		if dir == "" {
 			dir = "."
 		}
-		if err := os.MkdirAll(dir, DirPerm); err != nil {
-			return nil, fmt.Errorf("storage: %w", err)
+		if err := MkdirAll(dir); err != nil {
+			return nil, err
 		}
 		tmp := filepath.Join(dir, TempPrefix+base+"-"+RandomHex(6))
 		f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, Perm)
@@ -210,6 +210,32 @@ func (w *Writer) Abort() {
 	w.cancel() // an unfinished upload is never finalised
 	w.w.Close()
 	w.fsys.Close()
+}
+
+// MkdirAll creates a local folder and its missing parents, durably: the
+// parent of every folder it creates is fsynced, so a file later published
+// (and synced) in a new folder cannot vanish with its folder's entry after a
+// crash. Remote URIs need nothing.
+func MkdirAll(dir string) error {
+	if !IsLocal(dir) {
+		return nil
+	}
+	var created []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil || filepath.Dir(d) == d {
+			break
+		}
+		created = append(created, d)
+	}
+	if err := os.MkdirAll(dir, DirPerm); err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
+	for i := len(created) - 1; i >= 0; i-- {
+		if err := SyncDir(filepath.Dir(created[i])); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // SyncDir fsyncs a local folder, so that renames and creations in it survive

@@ -39,6 +39,16 @@
 // an io.ReaderAt, which storage.Opener gives by URI (os.File locally, ranged
 // reads of one object generation on gs://).
 //
+// # Distillation (pooled.go, distill.go)
+//
+// Pool is Embed's twin for distillation: a plain ParDo that fuses with
+// ReadSongs and emits, per labelled song, the pooled features of its
+// teacher's extractor (model.Net.Pooled) for the whole song and for K
+// seeded random patches (schema.Pooled rows, written by WritePooled).
+// Distill is not Beam: it loads a pooled dataset into one process
+// (LoadPooled), trains a head with model/train and publishes the student
+// checkpoint (WriteStudent, through storage).
+//
 // # Coders (coders.go)
 //
 // Every vindex type that crosses a shuffle, a side input or a combine has a

@@ -100,6 +100,9 @@ func keyEmbedding(e schema.Embedding) (string, schema.Embedding) {
 // metadata.
 type joinCarryFn struct{}
 
+// Every current row of the key is emitted (a song_id repeated in the catalog
+// with the same features is carried once per copy; DedupeEmbeddings then
+// keeps the first by file and row, as for freshly embedded songs).
 func (joinCarryFn) ProcessElement(key string, cur, prev func(*schema.Embedding) bool, emitCarried func(schema.Embedding)) error {
 	var c, p schema.Embedding
 	if !cur(&c) {
@@ -108,9 +111,14 @@ func (joinCarryFn) ProcessElement(key string, cur, prev func(*schema.Embedding) 
 	if !prev(&p) {
 		return fmt.Errorf("transforms: EmbedIncremental: song %q is listed as carried but the previous index has no embedding with its content hash", c.SongID)
 	}
-	c.Embedding = p.Embedding
-	emitCarried(c)
-	return nil
+	for {
+		c.Embedding = p.Embedding
+		emitCarried(c)
+		c = schema.Embedding{}
+		if !cur(&c) {
+			return nil
+		}
+	}
 }
 
 type embedFn struct {

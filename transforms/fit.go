@@ -98,10 +98,12 @@ func Fit(s beam.Scope, embs beam.PCollection, cfg FitConfig) beam.PCollection {
 	return FitPCA(s, embs, cfg)
 }
 
-// FitPCA fits PCA with a CombineFn whose accumulator holds the count, mean
-// and packed upper-triangular co-moment matrix, merged with Chan et al.'s
-// update (reduce.Moments). It takes PCollection<schema.Embedding> and returns
-// a singleton PCollection<FittedReducer>.
+// FitPCA fits PCA with a CombineFn whose accumulator holds exact integer
+// sums of the quantised embeddings and their outer products (reduce.Moments),
+// so the fitted reducer's bytes, hence its id, do not depend on the bundle
+// split, the shard count or the merge order. It takes
+// PCollection<schema.Embedding> and returns a singleton
+// PCollection<FittedReducer>.
 func FitPCA(s beam.Scope, embs beam.PCollection, cfg FitConfig) beam.PCollection {
 	s = s.Scope("transforms.FitPCA")
 	return beam.Combine(s, &pcaFitFn{K: cfg.K, Whiten: cfg.Whiten}, embs)
@@ -153,22 +155,28 @@ func mergeSource(aSeen bool, aModel string, aDim int, bSeen bool, bModel string,
 }
 
 // momentsAccum is pcaFitFn's accumulator: reduce.Moments as flat exported
-// fields, plus the embeddings' model id.
+// fields (the schema coder drops unexported ones), plus the embeddings'
+// model id.
 type momentsAccum struct {
-	Model    string
-	Dim      int64
-	N        int64
-	Mean     []float64
-	CoMoment []float64
-	Pending  []float64
+	Model   string
+	Dim     int64
+	Pending []float32
+	Exp     []int64
+	Count   []int64
+	Sum     []int64
+	Lo      []int64
+	Hi      []int64
+	Adds    []int64
 }
 
 func (a *momentsAccum) moments() *reduce.Moments {
-	return &reduce.Moments{Dim: int(a.Dim), N: a.N, Mean: a.Mean, CoMoment: a.CoMoment, Pending: a.Pending}
+	return &reduce.Moments{Dim: int(a.Dim), Pending: a.Pending, Exp: a.Exp, Count: a.Count, Sum: a.Sum,
+		Lo: a.Lo, Hi: a.Hi, Adds: a.Adds}
 }
 
 func accumOf(m *reduce.Moments, model string) momentsAccum {
-	return momentsAccum{Model: model, Dim: int64(m.Dim), N: m.N, Mean: m.Mean, CoMoment: m.CoMoment, Pending: m.Pending}
+	return momentsAccum{Model: model, Dim: int64(m.Dim), Pending: m.Pending, Exp: m.Exp, Count: m.Count, Sum: m.Sum,
+		Lo: m.Lo, Hi: m.Hi, Adds: m.Adds}
 }
 
 type pcaFitFn struct {
@@ -180,7 +188,7 @@ func (f *pcaFitFn) CreateAccumulator() momentsAccum { return momentsAccum{} }
 
 func (f *pcaFitFn) AddInput(a momentsAccum, e schema.Embedding) (momentsAccum, error) {
 	m := a.moments()
-	if err := checkSource(m.Count() > 0, a.Model, m.Dim, &e, "FitPCA"); err != nil {
+	if err := checkSource(m.Rows() > 0, a.Model, m.Dim, &e, "FitPCA"); err != nil {
 		return a, err
 	}
 	if err := m.Add(e.Embedding); err != nil {
@@ -191,10 +199,10 @@ func (f *pcaFitFn) AddInput(a momentsAccum, e schema.Embedding) (momentsAccum, e
 
 func (f *pcaFitFn) MergeAccumulators(a, b momentsAccum) (momentsAccum, error) {
 	ma, mb := a.moments(), b.moments()
-	if err := mergeSource(ma.Count() > 0, a.Model, ma.Dim, mb.Count() > 0, b.Model, mb.Dim, "FitPCA"); err != nil {
+	if err := mergeSource(ma.Rows() > 0, a.Model, ma.Dim, mb.Rows() > 0, b.Model, mb.Dim, "FitPCA"); err != nil {
 		return a, err
 	}
-	if ma.Count() == 0 {
+	if ma.Rows() == 0 {
 		return b, nil
 	}
 	if err := ma.Merge(mb); err != nil {

@@ -1,9 +1,11 @@
 package transforms
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -62,12 +64,13 @@ func closeTo(t *testing.T, what string, got, want []float64, tol float64) {
 }
 
 // TestPCAFnSplits drives the CombineFn by hand: whatever the split into
-// accumulators and the merge order, the fit equals the single-accumulator fit
-// to 1e-9.
+// accumulators (bundles, shards), the order of rows and the merge order, the
+// fitted reducer file is the single-accumulator one byte for byte, so its id
+// is too (issue 12.6).
 func TestPCAFnSplits(t *testing.T) {
 	embs := testEmbeddings(500, 24, 1)
 	fn := &pcaFitFn{K: 6}
-	fit := func(parts [][]schema.Embedding, order []int) *reduce.Reducer {
+	fit := func(parts [][]schema.Embedding, order []int) FittedReducer {
 		accs := make([]momentsAccum, len(parts))
 		for i, p := range parts {
 			accs[i] = fn.CreateAccumulator()
@@ -89,27 +92,28 @@ func TestPCAFnSplits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, err := out.Reducer()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
+		return out
 	}
-	ref := fit([][]schema.Embedding{embs}, []int{0})
+	refOut := fit([][]schema.Embedding{embs}, []int{0})
+	ref, err := refOut.Reducer()
+	if err != nil {
+		t.Fatal(err)
+	}
 	closeTo(t, "single accumulator vs reduce.FitPCA", ref.Matrix(), inMemoryPCA(t, embs, 6).Matrix(), 1e-12)
 	rng := rand.New(rand.NewPCG(2, 3))
 	for trial := range 4 {
+		shuffled := slices.Clone(embs)
+		rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
 		var parts [][]schema.Embedding
-		for lo := 0; lo < len(embs); {
-			hi := min(len(embs), lo+1+rng.IntN(150))
-			parts = append(parts, embs[lo:hi])
+		for lo := 0; lo < len(shuffled); {
+			hi := min(len(shuffled), lo+1+rng.IntN(150))
+			parts = append(parts, shuffled[lo:hi])
 			lo = hi
 		}
 		order := rng.Perm(len(parts))
-		r := fit(parts, order)
-		closeTo(t, fmt.Sprintf("trial %d components", trial), r.Matrix(), ref.Matrix(), 1e-9)
-		closeTo(t, fmt.Sprintf("trial %d mean", trial), r.Mean(), ref.Mean(), 1e-9)
-		closeTo(t, fmt.Sprintf("trial %d explained variance", trial), r.Info().ExplainedVariance, ref.Info().ExplainedVariance, 1e-9*ref.Info().ExplainedVariance[0])
+		if out := fit(parts, order); !bytes.Equal(out.File, refOut.File) {
+			t.Errorf("trial %d: %d accumulators give other reducer bytes than one", trial, len(parts))
+		}
 	}
 }
 
@@ -160,6 +164,28 @@ func TestFitPCABeam(t *testing.T) {
 	closeTo(t, "mean", got.Mean(), want.Mean(), 1e-9)
 	if gi := got.Info(); gi.FitCount != 400 || gi.Model != "move-test" || gi.Method != reduce.PCA {
 		t.Errorf("info %+v", gi)
+	}
+	// On prism, from the rows in another order and through a Reshuffle (other
+	// bundles): the same file, byte for byte (issue 12.6).
+	rev := slices.Clone(embs)
+	slices.Reverse(rev)
+	path2 := filepath.Join(t.TempDir(), "pca.vxr")
+	p2, s2 := beam.NewPipelineWithRoot()
+	WriteReducer(s2, path2, Fit(s2, beam.Reshuffle(s2, beam.CreateList(s2, rev)), FitConfig{Method: reduce.PCA, K: 5}))
+	runPipeline(t, p2)
+	b1, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2, err := os.ReadFile(path2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b1, b2) {
+		t.Error("the reducer file differs with the input order and bundling")
+	}
+	if wb, _ := want.MarshalBinary(); !bytes.Equal(b1, wb) {
+		t.Error("the pipeline's reducer file differs from reduce.FitPCA's on the same rows")
 	}
 }
 

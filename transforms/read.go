@@ -64,11 +64,9 @@ func (o ReadOptions) orDefault(rows, bytes int64) ReadOptions {
 	return o
 }
 
-// datasetFile is one file of a dataset; Rows is its manifest's row count or -1.
-type datasetFile struct {
-	Path string
-	Rows int64
-}
+// datasetFile is one file of a dataset: schema.DatasetFile (Rows, Bytes -1
+// and SHA256 "" where no manifest lists it).
+type datasetFile schema.DatasetFile
 
 // rowRange is the unit of parallel reading: rows [Lo, Hi) of one row group
 // of one file (offsets inside the group); First is the index in the file of
@@ -170,7 +168,7 @@ func (f *listFn) ProcessElement(ctx context.Context, pattern string, emit func(d
 		return fmt.Errorf("transforms: %w", err)
 	}
 	for _, df := range files {
-		emit(datasetFile{Path: df.Path, Rows: df.Rows})
+		emit(datasetFile(df))
 	}
 	return nil
 }
@@ -186,6 +184,9 @@ func (f *footerFn) Setup()    { f.o = &storage.Opener{} }
 func (f *footerFn) Teardown() { f.o.Close() }
 
 func (f *footerFn) ProcessElement(ctx context.Context, df datasetFile, emit func(rowRange), reject func(schema.Reject)) error {
+	if err := verifyListed(ctx, f.o, df); err != nil {
+		return err // a listed file missing or changed fails the run (verify.go)
+	}
 	pf, closer, err := openDatasetFile(ctx, f.o, df.Path)
 	if err != nil {
 		rejectFile(ctx, reject, df.Path, df.Rows, err)
@@ -193,8 +194,7 @@ func (f *footerFn) ProcessElement(ctx context.Context, df datasetFile, emit func
 	}
 	defer closer.Close()
 	if df.Rows >= 0 && pf.NumRows() != df.Rows {
-		rejectFile(ctx, reject, df.Path, df.Rows, fmt.Errorf("schema: %s: %w: %d rows, manifest says %d", df.Path, schema.ErrBadFile, pf.NumRows(), df.Rows))
-		return nil
+		return fmt.Errorf("transforms: %s: %w: %d rows, manifest says %d", df.Path, schema.ErrChanged, pf.NumRows(), df.Rows)
 	}
 	first := int64(0)
 	for g := range pf.NumRowGroups() {

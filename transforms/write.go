@@ -92,8 +92,9 @@ func WriteRejects(s beam.Scope, dir string, opt WriteOptions, rejects ...beam.PC
 //   - each shard is written under a temporary name (schema.TempPrefix) and
 //     renamed to part-<run>-<shard>-of-<shards>.parquet when complete; a
 //     retried shard replaces its file;
-//   - when every shard is done, _manifest.json is written (atomically) with
-//     the files, their row counts and bytes, the schema version and
+//   - when every shard is done (each part file fsynced, and its folder),
+//     _manifest.json is written (atomically, durably) with the files, their
+//     row counts, sizes and SHA-256 (hashed as written), the schema version and
 //     opt.Command; then temporary files and part files the manifest does not
 //     list are removed.
 //
@@ -136,9 +137,10 @@ func writeParquet(s beam.Scope, dir string, rows beam.PCollection, opt WriteOpti
 
 // shardFile is what a shard writer reports to the finalizer.
 type shardFile struct {
-	Name  string // base name in Dir
-	Rows  int64
-	Bytes int64
+	Name   string // base name in Dir
+	Rows   int64
+	Bytes  int64
+	SHA256 string // hex SHA-256 of the file's bytes
 }
 
 // shardKeyFn assigns rows to shards round-robin from a random start.
@@ -174,7 +176,8 @@ func (f *writeShardFn) ProcessElement(ctx context.Context, shard int, rows func(
 	if err != nil {
 		return shardFile{}, fmt.Errorf("transforms: %w", err)
 	}
-	w, err := schema.NewRowWriter(out, f.Type.T, f.Schema, schema.WriterOptions{RowGroupRows: f.RowGroupRows})
+	hw := schema.NewHashWriter(out) // size and SHA-256 for the manifest, hashed as written
+	w, err := schema.NewRowWriter(hw, f.Type.T, f.Schema, schema.WriterOptions{RowGroupRows: f.RowGroupRows})
 	if err != nil {
 		out.Abort()
 		return shardFile{}, fmt.Errorf("transforms: %w", err)
@@ -190,11 +193,10 @@ func (f *writeShardFn) ProcessElement(ctx context.Context, shard int, rows func(
 		out.Abort()
 		return shardFile{}, fmt.Errorf("transforms: %s: %w", final, err)
 	}
-	size := out.Size()
-	if err := out.Commit(); err != nil {
+	if err := out.Commit(); err != nil { // fsyncs the file and its folder before the manifest is written
 		return shardFile{}, fmt.Errorf("transforms: %w", err)
 	}
-	return shardFile{Name: name, Rows: w.Rows(), Bytes: size}, nil
+	return shardFile{Name: name, Rows: w.Rows(), Bytes: hw.Size(), SHA256: hw.SHA256()}, nil
 }
 
 // finalizeFn writes the manifest once every shard is written (the shards
@@ -225,7 +227,7 @@ func (f *finalizeFn) ProcessElement(ctx context.Context, _ []byte, shards func(*
 		Created: time.Now().UTC().Format(time.RFC3339), Files: []schema.ManifestFile{},
 	}
 	for _, sf := range byName {
-		m.Files = append(m.Files, schema.ManifestFile{Name: sf.Name, Rows: sf.Rows, Bytes: sf.Bytes, Schema: f.Schema})
+		m.Files = append(m.Files, schema.ManifestFile{Name: sf.Name, Rows: sf.Rows, Bytes: sf.Bytes, Schema: f.Schema, SHA256: sf.SHA256})
 		m.Rows += sf.Rows
 	}
 	slices.SortFunc(m.Files, func(a, b schema.ManifestFile) int { return strings.Compare(a.Name, b.Name) })

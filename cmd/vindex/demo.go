@@ -43,7 +43,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	} else {
 		fmt.Fprintf(stdout, "weights: %s\n", prep.Index.Weights)
 	}
-	info, err := runIndexPipeline(ctx, prep.Index, rf.options(stderr, int64(prep.Songs)))
+	info, err := runIndexPipeline(ctx, prep.Index, rf.options(stderr, int64(prep.Songs)), false)
 	if err != nil || info == nil { // nil: a dry run
 		return err
 	}

@@ -31,6 +31,7 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.Out, "out", "", "output folder")
 	fs.IntVar(&cfg.Shards, "shards", 0, "number of output files (0: automatic)")
 	mf := addModelFlags(fs, &cfg.Model)
+	overwrite := addOverwriteFlag(fs)
 	rf := addRunnerFlags(fs)
 	tf := addThresholdFlags(fs, false)
 	if err := parseFlags(fs, args); err != nil {
@@ -41,17 +42,26 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := cfg.Validate(ctx); err != nil {
 		return usageIfMissing(err, fs, "weights", "in", "out")
 	}
+	out, err := startOutput(ctx, "embed", cfg.Out, *overwrite, rf.dryRun, cfg.In, cfg.Weights)
+	if err != nil {
+		return err
+	}
+	defer out.Abort()
+	cfg.Out = out.Dir
 	p, s := beam.NewPipelineWithRoot()
 	embed.Build(s, cfg)
-	_, err := runners.Run(ctx, p, rf.options(stderr, expectedRows(cfg.In)))
+	_, err = runners.Run(ctx, p, rf.options(stderr, expectedRows(cfg.In)))
 	if err != nil {
 		return fmt.Errorf("embed: %w", err)
 	}
 	if rf.dryRun {
 		return nil
 	}
-	fmt.Fprintf(stdout, "embeddings: %s\nrejects:    %s\n", embed.EmbeddingsDir(cfg.Out), embed.RejectsDir(cfg.Out))
-	return checkDatasetRejects(embed.EmbeddingsDir(cfg.Out), embed.RejectsDir(cfg.Out), tf.maxRejectRate)
+	if err := out.Commit(); err != nil {
+		return fmt.Errorf("embed: %w", err)
+	}
+	fmt.Fprintf(stdout, "embeddings: %s\nrejects:    %s\n", embed.EmbeddingsDir(out.Final), embed.RejectsDir(out.Final))
+	return checkDatasetRejects(embed.EmbeddingsDir(out.Final), embed.RejectsDir(out.Final), tf.maxRejectRate)
 }
 
 // modelFlags are the flags that choose what a checkpoint's shapes leave open.

@@ -42,6 +42,7 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&cfg.PairQueries, "pair-queries", 0, "queries per work element (0: 1024)")
 	fs.IntVar(&cfg.PairCatalog, "pair-catalog", 0, "catalog songs scored at a time within a work element (0: the whole catalog)")
 	fs.IntVar(&cfg.Workers, "workers", 0, "goroutines per work element (0: GOMAXPROCS)")
+	overwrite := addOverwriteFlag(fs)
 	rf := addRunnerFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -57,18 +58,32 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := cfg.Validate(); err != nil {
 		return usageIfMissing(err, fs, "in", "out")
 	}
+	for _, set := range cfg.In {
+		if err := verifyEnclosingIndex("evaluate", set); err != nil {
+			return err
+		}
+	}
+	out, err := startOutput(ctx, "evaluate", cfg.Out, *overwrite, rf.dryRun, cfg.In...)
+	if err != nil {
+		return err
+	}
+	defer out.Abort()
+	cfg.Out = out.Dir
 	p, s := beam.NewPipelineWithRoot()
 	evaluate.Build(s, cfg)
-	_, err := runners.Run(ctx, p, rf.options(stderr, expectedRows(cfg.In...)))
+	_, err = runners.Run(ctx, p, rf.options(stderr, expectedRows(cfg.In...)))
 	if err != nil {
 		return fmt.Errorf("evaluate: %w", err)
 	}
 	if rf.dryRun {
 		return nil
 	}
+	if err := out.Commit(); err != nil {
+		return fmt.Errorf("evaluate: %w", err)
+	}
 	var reports []*metrics.Report
 	for i, set := range cfg.In {
-		dir := evaluate.SetDir(cfg.Out, i, set)
+		dir := evaluate.SetDir(out.Final, i, set)
 		r, err := transforms.ReadReport(context.Background(), storage.Join(dir, transforms.ReportFile))
 		if err != nil {
 			return fmt.Errorf("evaluate: %w", err)

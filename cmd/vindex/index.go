@@ -80,6 +80,7 @@ func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.Reducer, "reducer", "", "apply this reducer file instead of fitting one")
 	mf := addModelFlags(fs, &cfg.Model)
 	xf := addIndexFlags(fs, true)
+	overwrite := addOverwriteFlag(fs)
 	rf := addRunnerFlags(fs)
 	tf := addThresholdFlags(fs, false)
 	if err := parseFlags(fs, args); err != nil {
@@ -90,7 +91,7 @@ func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("index: %w", err)
 	}
 	cfg.Command = commandLine()
-	info, err := runIndexPipeline(ctx, cfg, rf.options(stderr, expectedRows(cfg.In)))
+	info, err := runIndexPipeline(ctx, cfg, rf.options(stderr, expectedRows(cfg.In)), *overwrite)
 	if err != nil || info == nil { // nil: a dry run
 		return usageIfMissing(err, fs, "weights", "in", "out")
 	}
@@ -100,11 +101,19 @@ func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return runners.CheckRejectRate(info.Songs, info.Rejected, tf.maxRejectRate)
 }
 
-// runIndexPipeline validates cfg, runs the index pipeline and writes index.json.
-func runIndexPipeline(ctx context.Context, cfg index.Config, opt runners.Options) (*index.Info, error) {
+// runIndexPipeline validates cfg, runs the index pipeline into a staging
+// folder beside cfg.Out, writes index.json and switches the folder into
+// place (output.go); an existing output is replaced only with overwrite.
+func runIndexPipeline(ctx context.Context, cfg index.Config, opt runners.Options, overwrite bool) (*index.Info, error) {
 	if err := cfg.Validate(ctx); err != nil {
 		return nil, err
 	}
+	out, err := startOutput(ctx, "index", cfg.Out, overwrite, opt.DryRun, cfg.In, cfg.Weights, cfg.Reducer)
+	if err != nil {
+		return nil, err
+	}
+	defer out.Abort()
+	cfg.Out = out.Dir
 	p, s := beam.NewPipelineWithRoot()
 	index.Build(s, cfg)
 	res, err := runners.Run(ctx, p, opt)
@@ -114,7 +123,14 @@ func runIndexPipeline(ctx context.Context, cfg index.Config, opt runners.Options
 	if opt.DryRun {
 		return nil, nil
 	}
-	return index.Finish(cfg, res.Counters())
+	info, err := index.Finish(cfg, res.Counters())
+	if err != nil {
+		return nil, err
+	}
+	if err := out.Commit(); err != nil {
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	return info, nil
 }
 
 func printIndex(w io.Writer, dir string, info *index.Info) error {

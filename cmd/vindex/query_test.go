@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"math"
@@ -22,7 +24,7 @@ import (
 )
 
 // writeTinyIndex writes an index folder by hand: embeddings (with manifest)
-// and index.json.
+// and index.json recording the manifest's hash.
 func writeTinyIndex(t *testing.T, dir string, embs []schema.Embedding, info index.Info) {
 	t.Helper()
 	set := filepath.Join(dir, info.Search)
@@ -42,6 +44,12 @@ func writeTinyIndex(t *testing.T, dir string, embs []schema.Embedding, info inde
 	if err := schema.WriteManifest(set, m); err != nil {
 		t.Fatal(err)
 	}
+	mb, err := os.ReadFile(filepath.Join(set, schema.ManifestName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(mb)
+	info.Parts = []index.Part{{Path: info.Search + "/" + schema.ManifestName, Bytes: int64(len(mb)), SHA256: hex.EncodeToString(sum[:])}}
 	info.Format = index.FormatVersion
 	b, err := json.Marshal(info)
 	if err != nil {

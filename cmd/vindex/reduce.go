@@ -29,6 +29,7 @@ func runReduce(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&cfg.Out, "out", "", "output folder")
 	fs.BoolVar(&cfg.Normalize, "normalize", false, "scale reduced embeddings to unit length")
 	fs.IntVar(&cfg.Shards, "shards", 0, "number of output files (0: automatic)")
+	overwrite := addOverwriteFlag(fs)
 	rf := addRunnerFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -41,15 +42,27 @@ func runReduce(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := opts.Validate(); err != nil {
 		return fmt.Errorf("reduce: %w", err)
 	}
+	if err := verifyEnclosingIndex("reduce", cfg.In); err != nil {
+		return err
+	}
+	out, err := startOutput(ctx, "reduce", cfg.Out, *overwrite, rf.dryRun, cfg.In, cfg.Reducer)
+	if err != nil {
+		return err
+	}
+	defer out.Abort()
+	cfg.Out = out.Dir
 	p, s := beam.NewPipelineWithRoot()
 	compact.Build(s, cfg)
-	_, err := runners.Run(ctx, p, opts)
+	_, err = runners.Run(ctx, p, opts)
 	if err != nil {
 		return fmt.Errorf("reduce: %w", err)
 	}
 	if opts.DryRun {
 		return nil
 	}
-	fmt.Fprintf(stdout, "embeddings: %s\nrejects:    %s\n", compact.EmbeddingsDir(cfg.Out), compact.RejectsDir(cfg.Out))
+	if err := out.Commit(); err != nil {
+		return fmt.Errorf("reduce: %w", err)
+	}
+	fmt.Fprintf(stdout, "embeddings: %s\nrejects:    %s\n", compact.EmbeddingsDir(out.Final), compact.RejectsDir(out.Final))
 	return nil
 }

@@ -53,6 +53,13 @@
 //   - Relevant-versus-relevant order is decided once per query from one set of
 //     similarities, so the ranks of a query's relevant items are always a
 //     strictly increasing sequence, whatever kernel computes the tiles.
+//   - A pair's score does not depend on where it sits in a tile or on which
+//     other rows share a kernel call: tiles and DotRow (hence model/search)
+//     use the same per-pair arithmetic. On amd64 that is float32 FMA in 8
+//     lanes (AVX2 4×3 and 4×2 kernels) or, when d is a multiple of 16 and the
+//     CPU has AVX-512, 16 lanes folded to 8 (4×3 strip kernel), then the same
+//     reduction tree; elsewhere a scalar loop. Scores can therefore differ in
+//     the last bits between machines, never within one.
 //
 // # Deviations from the reference
 //

@@ -81,6 +81,7 @@ func (c *Catalog) PartialCounts(qLo, qHi, cLo, cHi int, cfg Config, dst [][]int6
 			for b := range next {
 				lo := qLo + b*bq
 				hi := min(lo+bq, qHi)
+				c.prepareBlock(lo, hi, &t)
 				for clo := cLo; clo < cHi; clo += bc {
 					c.countTile(lo, hi, clo, min(clo+bc, cHi), dst[lo-qLo:hi-qLo], &t)
 				}
@@ -94,21 +95,37 @@ type tileScratch struct {
 	scores []float32
 	qs     []int32 // queries of the block that have versions
 	qvecs  []float32
+	// relS and relIdx hold the sorted relevant items of every query in qs,
+	// query i's at relOff[i]..relOff[i+1].
 	relS   []float32
 	relIdx []int32
+	relOff []int
+	oneS   []float32
+	oneIdx []int32
 }
 
-// countTile counts one (query block, catalog block) tile.
-func (c *Catalog) countTile(qLo, qHi, cLo, cHi int, dst [][]int64, t *tileScratch) {
+// prepareBlock gathers the queries of [qLo, qHi) that have versions, their
+// vectors and their sorted relevant items, once for all catalog blocks.
+func (c *Catalog) prepareBlock(qLo, qHi int, t *tileScratch) {
 	d := c.Dim
-	t.qs = t.qs[:0]
-	t.qvecs = t.qvecs[:0]
+	t.qs, t.qvecs = t.qs[:0], t.qvecs[:0]
+	t.relS, t.relIdx, t.relOff = t.relS[:0], t.relIdx[:0], append(t.relOff[:0], 0)
 	for q := qLo; q < qHi; q++ {
 		if c.NumVersions(q) > 0 {
 			t.qs = append(t.qs, int32(q))
 			t.qvecs = append(t.qvecs, c.Vecs[q*d:(q+1)*d]...)
+			t.oneS, t.oneIdx = c.relevant(q, t.oneS, t.oneIdx)
+			t.relS = append(t.relS, t.oneS...)
+			t.relIdx = append(t.relIdx, t.oneIdx...)
+			t.relOff = append(t.relOff, len(t.relS))
 		}
 	}
+}
+
+// countTile counts one (query block, catalog block) tile; t holds the
+// block's prepareBlock.
+func (c *Catalog) countTile(qLo, qHi, cLo, cHi int, dst [][]int64, t *tileScratch) {
+	d := c.Dim
 	nq, nc := len(t.qs), cHi-cLo
 	if nq == 0 || nc == 0 {
 		return
@@ -122,8 +139,7 @@ func (c *Catalog) countTile(qLo, qHi, cLo, cHi int, dst [][]int64, t *tileScratc
 	work := c.Work[cLo:cHi]
 	for i, q32 := range t.qs {
 		q := int(q32)
-		t.relS, t.relIdx = c.relevant(q, t.relS, t.relIdx)
-		relS, relIdx := t.relS, t.relIdx
+		relS, relIdx := t.relS[t.relOff[i]:t.relOff[i+1]], t.relIdx[t.relOff[i]:t.relOff[i+1]]
 		m := len(relS)
 		minS, minIdx := relS[m-1], int(relIdx[m-1])
 		wq := c.Work[q]

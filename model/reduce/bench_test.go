@@ -1,6 +1,7 @@
 package reduce
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -18,11 +19,13 @@ func benchData(n, d int) [][]float32 {
 }
 
 // BenchmarkMomentsAdd measures folding embeddings into PCA moments (the
-// per-song cost of transforms.FitPCA), 2048-d as MOVE's.
+// per-song cost of transforms.FitPCA), 2048-d as MOVE's, 1024 rows per
+// accumulator.
 func BenchmarkMomentsAdd(b *testing.B) {
-	const n, d = 256, 2048
+	const n, d = 1024, 2048
 	rows := benchData(n, d)
 	b.ReportAllocs()
+	cpu0 := cpuSeconds()
 	for b.Loop() {
 		var m Moments
 		for _, r := range rows {
@@ -33,6 +36,10 @@ func BenchmarkMomentsAdd(b *testing.B) {
 		m.Flush()
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "songs/s")
+	if cpu0 >= 0 {
+		// All goroutines' CPU time: robust to a loaded machine.
+		b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
+	}
 }
 
 // BenchmarkApply measures reducing one 2048-d embedding to 256 dimensions.
@@ -48,4 +55,55 @@ func BenchmarkApply(b *testing.B) {
 		r.Apply(dst, src)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "songs/s")
+}
+
+// lowRankData is bench/pca/bench.py's kind of catalog: a rank-r signal with
+// linearly decaying scales, isotropic noise and a non-zero mean.
+func lowRankData(n, d int) [][]float32 {
+	rng := rand.New(rand.NewPCG(2, 3))
+	r := min(d, 512)
+	basis := make([]float64, r*d)
+	for i := range basis {
+		basis[i] = rng.NormFloat64() / math.Sqrt(float64(r))
+	}
+	rows := make([][]float32, n)
+	z := make([]float64, r)
+	for i := range rows {
+		for a := range z {
+			z[a] = rng.NormFloat64() * (3 - 2.9*float64(a)/float64(r-1))
+		}
+		row := make([]float32, d)
+		for j := range row {
+			s := 0.5 + 0.05*rng.NormFloat64()
+			for a := range z {
+				s += z[a] * basis[a*d+j]
+			}
+			row[j] = float32(s)
+		}
+		rows[i] = row
+	}
+	return rows
+}
+
+// BenchmarkFitPCA measures the eigen step of a PCA fit, 512 → 64, from
+// moments of 4096 rows.
+func BenchmarkFitPCA(b *testing.B) {
+	const n, d, k = 4096, 512, 64
+	var m Moments
+	for _, r := range lowRankData(n, d) {
+		if err := m.Add(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	m.Flush()
+	b.ReportAllocs()
+	cpu0 := cpuSeconds()
+	for b.Loop() {
+		if _, err := FitPCA(&m, PCAConfig{K: k}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if cpu0 >= 0 {
+		b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
+	}
 }

@@ -9,26 +9,61 @@
 //
 // # PCA
 //
-// PCA is fitted from Moments: a mergeable accumulator of count, mean and
-// co-moment matrix Σ(x−x̄)(x−x̄)ᵀ (upper triangle, packed). Rows are folded in
-// blocks centred on the block's own mean and blocks are merged with Chan et
-// al.'s parallel update, so the result does not depend on how the data was
-// split and stays accurate when the mean is large compared with the spread.
-// The covariance (ddof=1, as scikit-learn) is decomposed with gonum's
-// mat.EigenSym; components are sorted by decreasing variance and each is
-// signed so that its largest-magnitude entry is positive.
+// PCA is fitted from Moments: a mergeable accumulator whose state is exact
+// integer sums, so the fit is a deterministic function of the multiset of
+// rows, bit for bit, whatever the order of rows, the split into accumulators
+// and the merge order (issue 12.6). Each float32 row x is quantised to
+// integers q = round(x·2^(25−e)), 2^(e−1) ≤ max|x| < 2^e: entries at least
+// half the row's largest are kept exactly, smaller ones are rounded to
+// 2^-25 of the largest (below float32's own resolution of the largest
+// entry). Rows are binned by e; each bin holds Σq and the packed upper
+// triangle of Σqqᵀ as int64 pairs. Σqqᵀ is a symmetric rank-k update over
+// chunks of rows short enough that every float64 partial sum is an integer
+// of magnitude ≤ 2^51 (a column bound Σq² ≤ 2^51 and Cauchy–Schwarz), so
+// the float64 FMA kernel (6×16 register tiles with AVX-512, 6×8 with
+// AVX2+FMA, packed panels, a pure-Go fallback) is exact and its tiles are
+// converted and added to the int64 sums in registers. Every kernel set
+// accumulates the same integers; the eigensolver's float64 products use
+// fused multiply-adds in every set too, so a fit gives the same bytes with
+// any of them on one architecture (gonum's own routines may round
+// differently on another). The mean and the covariance (ddof=1,
+// as scikit-learn) are computed from the sums in double-double arithmetic,
+// so a mean large compared with the spread costs no accuracy.
 //
-// Deviation from scikit-learn 1.2.1: sklearn's svd_flip signs components by
-// the left singular vectors (u_based_decision=True), which depends on the
-// sample order; vindex signs by the component itself, which depends only on
-// the fitted subspace. Goldens are compared after applying vindex's
-// convention to sklearn's output.
+// The top K eigenpairs of the covariance are computed by subspace iteration
+// on 2K+16 vectors (Cholesky QR) with Rayleigh–Ritz steps (the first after
+// four multiplications, the next where the residuals predict convergence),
+// until every one of the K Ritz pairs has a residual
+// ‖Cv − θv‖ ≤ 1e-10·θ₁ (SubspaceTol); an eigenvector's error is at most its
+// residual over its eigenvalue gap. The start is a fixed pseudo-random basis,
+// so the result is deterministic. SolverFull (gonum's mat.EigenSym, every
+// eigenpair, O(d³)) stays available through PCAConfig.Solver and is what
+// SolverAuto uses for d ≤ 128 or K > d/2; the subspace solver falls back to it
+// when the subspace would be nearly the whole space or after 64
+// multiplications; where the iterate is numerically rank-deficient (fewer
+// rows than vectors) it orthonormalises by Householder QR. Components are sorted by decreasing
+// variance and each is signed so that its largest-magnitude entry is
+// positive.
 //
-// Cost: folding rows is d²/2 multiply-adds per row (blocked, split over
-// goroutines); the eigendecomposition is gonum's full Dsyev (all d
-// eigenvectors, O(d³)), which dominates for d = 2048 (bench/pca). A partial
-// solver for the top K eigenvectors (tridiagonalisation plus inverse
-// iteration, or Lanczos) would remove most of that cost; it is not written.
+// Deviation from scikit-learn 1.2.1: sklearn 1.2's PCA signs components by
+// the left singular vectors (svd_flip with u_based_decision=True): the
+// sample whose projection on a component is largest in magnitude projects
+// positively. That depends on the samples, not on the fitted moments, so
+// FitPCA signs by the component itself (svd_flip with u_based_decision=False,
+// the rule scikit-learn's PCA adopted in 1.5), which depends only on the
+// fitted subspace. An optional second pass over the rows, SignVotes (a
+// mergeable max of |projection| per component) and
+// Reducer.WithSklearn12Signs, reproduces sklearn 1.2's signs; the golden test
+// checks it against sklearn 1.2.1's components_. The other goldens are
+// compared after applying vindex's convention to sklearn's output.
+//
+// Cost (bench/pca, 15,000 × 2048 → 256, see bench/RESULTS.md): folding rows
+// is d²/2 exact multiply-adds per row, split over goroutines (~1.5 CPU-s
+// with AVX-512); the subspace solver converges in 4–5 multiplications of
+// the 2048×2048 covariance by 528 vectors (~0.9–1.2 CPU-s), against 72 s for
+// the full solver. Memory: an accumulator holds two int64 words per packed
+// co-moment entry per row exponent present (the high word only after ~2,000
+// chunks), 16–32 MB per exponent at d = 2048, against 16 MB before.
 //
 // # FastICA
 //
@@ -62,5 +97,6 @@
 // and reject non-finite values.
 //
 // Concurrency: a Reducer is immutable after construction and safe for
-// concurrent use; Moments is not safe for concurrent use.
+// concurrent use; Moments is not safe for concurrent use (its folding uses
+// goroutines internally).
 package reduce

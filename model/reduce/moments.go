@@ -3,52 +3,90 @@ package reduce
 import (
 	"fmt"
 	"math"
-	"runtime"
-	"sync"
+	"slices"
 
-	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 )
 
 // BlockRows is the number of rows Moments buffers before folding them in.
-const BlockRows = 64
+const BlockRows = 256
 
-// Moments accumulates the count, mean and co-moment matrix of vectors: the
-// sufficient statistics of PCA. Its fields are exported flat slices so that it
-// can travel as a Beam accumulator; treat them as read-only and use the
-// methods.
+// quantBits is the number of significant bits a row keeps when it is
+// quantised: one more than float32 gives its largest entry, so every entry
+// within a factor 2 of the largest is kept exactly.
+const quantBits = 25
+
+// A chunk of quantised rows keeps Σq² of every column ≤ the kernel set's
+// bound (syrkKernels.bound: 2^53, or 2^51 for AVX2, whose conversion to
+// int64 is one addition), so that by Cauchy–Schwarz every partial sum of
+// Σ q_i·q_j in the chunk is an integer float64 computes exactly, in any
+// order. The chunks differ between kernel sets; the sums do not.
+
+// Moments accumulates the count, sum and sum of outer products of float32
+// vectors: the sufficient statistics of PCA. Its fields are exported flat
+// slices so that it can travel as a Beam accumulator; treat them as read-only
+// and use the methods.
+//
+// The accumulation is exact, hence independent of the order rows are added
+// and accumulators merged (bit for bit): each row x is quantised to integers
+// q = round(x·2^(quantBits−e)), where 2^(e−1) ≤ max|x| < 2^e, which keeps
+// every bit of the entries at least half as large as the row's largest and
+// rounds smaller ones to a multiple of 2^(e−25) (an error of at most 2^-25 of
+// the row's largest magnitude, below float32's own rounding of it); rows are binned
+// by e and each bin holds the integer sums Σq and Σqqᵀ. The co-moment matrix
+// is computed from these in double-double arithmetic at the end, so a mean
+// large compared with the spread costs no accuracy.
 //
 // The zero value is an empty accumulator whose dimension is set by the first
 // Add.
 type Moments struct {
 	// Dim is the vector dimension (0 until the first Add or Merge).
 	Dim int
-	// N is the number of rows folded into Mean and CoMoment.
-	N int64
-	// Mean is the mean of the N folded rows (Dim values).
-	Mean []float64
-	// CoMoment is Σ(x−Mean)(x−Mean)ᵀ over the folded rows, upper triangle
-	// packed row by row: row i holds columns i..Dim-1 (Dim·(Dim+1)/2 values).
-	CoMoment []float64
-	// Pending holds rows added but not yet folded in (at most BlockRows rows,
-	// row-major).
-	Pending []float64
+	// Pending holds rows added but not yet folded into the bins (at most
+	// BlockRows rows, row-major).
+	Pending []float32
+	// Exp holds each bin's exponent e, increasing.
+	Exp []int64
+	// Count holds each bin's number of rows.
+	Count []int64
+	// Sum holds each bin's Σq (Dim values per bin).
+	Sum []int64
+	// Lo and Hi hold each bin's Σqqᵀ, upper triangle packed row by row
+	// (Dim·(Dim+1)/2 values per bin), as Hi·2^32 + Lo. Hi is empty until a
+	// carry is needed.
+	Lo, Hi []int64
+	// Adds holds, per bin, the number of chunks added to Lo since it was
+	// last normalised to [0, 2^32): |Lo| ≤ 2^32 + Adds·2^51 < 2^63.
+	Adds []int64
+
+	scratch *flushScratch // Flush's buffers, kept between flushes
 }
 
-// Count returns the number of rows added, folded or pending.
-func (m *Moments) Count() int64 {
+// flushScratch holds Flush's buffers.
+type flushScratch struct {
+	chunk, colSq []float64
+	cuts         []int
+	tile         syrkScratch
+}
+
+// N returns the number of rows folded into the bins.
+func (m *Moments) N() int64 {
+	var n int64
+	for _, c := range m.Count {
+		n += c
+	}
+	return n
+}
+
+// Rows returns the number of rows added, folded or pending.
+func (m *Moments) Rows() int64 {
 	if m.Dim == 0 {
 		return 0
 	}
-	return m.N + int64(len(m.Pending)/m.Dim)
+	return m.N() + int64(len(m.Pending)/m.Dim)
 }
 
-func (m *Moments) init(dim int) {
-	m.Dim = dim
-	m.Mean = make([]float64, dim)
-	m.CoMoment = make([]float64, dim*(dim+1)/2)
-	m.Pending = make([]float64, 0, BlockRows*dim)
-}
+func packedLen(d int) int { return d * (d + 1) / 2 }
 
 // Add adds one row. It returns an error wrapping ErrDim if the row's length
 // differs from earlier rows, or ErrNotFinite if it holds NaN or ±Inf.
@@ -57,10 +95,10 @@ func (m *Moments) Add(x []float32) error {
 		return fmt.Errorf("%w: empty vector", ErrDim)
 	}
 	if m.Dim == 0 {
-		if len(x)*(len(x)+1)/2 > MaxElements {
+		if packedLen(len(x)) > MaxElements {
 			return fmt.Errorf("%w: dimension %d too large for a co-moment matrix", ErrDim, len(x))
 		}
-		m.init(len(x))
+		m.Dim = len(x)
 	}
 	if len(x) != m.Dim {
 		return fmt.Errorf("%w: vector has %d values, earlier ones %d", ErrDim, len(x), m.Dim)
@@ -71,162 +109,292 @@ func (m *Moments) Add(x []float32) error {
 		}
 	}
 	if m.Pending == nil {
-		m.Pending = make([]float64, 0, BlockRows*m.Dim)
+		m.Pending = make([]float32, 0, BlockRows*m.Dim)
 	}
-	for _, v := range x {
-		m.Pending = append(m.Pending, float64(v))
-	}
+	m.Pending = append(m.Pending, x...)
 	if len(m.Pending) >= BlockRows*m.Dim {
 		m.Flush()
 	}
 	return nil
 }
 
-// Flush folds the pending rows into N, Mean and CoMoment.
+// rowExp returns e with 2^(e−1) ≤ max|x| < 2^e (0 for a zero row).
+func rowExp(x []float32) int {
+	var mx float32
+	for _, v := range x {
+		mx = max(mx, float32(math.Abs(float64(v))))
+	}
+	_, e := math.Frexp(float64(mx))
+	return e
+}
+
+// bin returns the index of the bin of exponent e, creating it if needed.
+func (m *Moments) bin(e int) int {
+	i, found := slices.BinarySearch(m.Exp, int64(e))
+	if found {
+		return i
+	}
+	d, p := m.Dim, packedLen(m.Dim)
+	m.Exp = slices.Insert(m.Exp, i, int64(e))
+	m.Count = slices.Insert(m.Count, i, 0)
+	m.Sum = slices.Insert(m.Sum, i*d, make([]int64, d)...)
+	m.Lo = slices.Insert(m.Lo, i*p, make([]int64, p)...)
+	if len(m.Hi) > 0 {
+		m.Hi = slices.Insert(m.Hi, i*p, make([]int64, p)...)
+	}
+	m.Adds = slices.Insert(m.Adds, i, 0)
+	return i
+}
+
+// Flush folds the pending rows into the bins.
 func (m *Moments) Flush() {
 	if m.Dim == 0 || len(m.Pending) == 0 {
 		return
 	}
 	d := m.Dim
-	nb := len(m.Pending) / d
-	block := m.Pending[:nb*d]
-	// Block mean, then centre the block on it.
-	mb := make([]float64, d)
-	for r := range nb {
-		floats.Add(mb, block[r*d:(r+1)*d])
+	nr := len(m.Pending) / d
+	exps := make([]int, nr)
+	for r := range nr {
+		exps[r] = rowExp(m.Pending[r*d : (r+1)*d])
 	}
-	floats.Scale(1/float64(nb), mb)
-	for r := range nb {
-		floats.Sub(block[r*d:(r+1)*d], mb)
+	order := make([]int, nr)
+	for i := range order {
+		order[i] = i
 	}
-	m.Pending = m.Pending[:0]
-	// Chan et al. with the block's co-moment added in place:
-	// M += Xcᵀ·Xc + δδᵀ·na·nb/n, δ = mb − mean.
-	na, n := m.N, m.N+int64(nb)
-	delta := make([]float64, d)
-	floats.SubTo(delta, mb, m.Mean)
-	syrkPacked(m.CoMoment, block, nb, d)
-	if na > 0 {
-		f := float64(na) * float64(nb) / float64(n)
-		k := 0
-		for i := range d {
-			floats.AddScaled(m.CoMoment[k:k+d-i], f*delta[i], delta[i:])
-			k += d - i
+	slices.SortStableFunc(order, func(a, b int) int { return exps[a] - exps[b] })
+	if m.scratch == nil {
+		m.scratch = &flushScratch{}
+	}
+	sc := m.scratch
+	if cap(sc.chunk) < nr*d {
+		sc.chunk = make([]float64, 0, nr*d)
+	}
+	if cap(sc.colSq) < d {
+		sc.colSq = make([]float64, d)
+	}
+	chunk, colSq, cuts := sc.chunk[:0], sc.colSq[:d], sc.cuts[:0]
+	bound := syrkK.bound
+	tile := &sc.tile
+	for lo := 0; lo < nr; {
+		e := exps[order[lo]]
+		hi := lo
+		for hi < nr && exps[order[hi]] == e {
+			hi++
 		}
+		b := m.bin(e)
+		sum := m.Sum[b*d : (b+1)*d]
+		acc := m.Lo[b*packedLen(d) : (b+1)*packedLen(d)]
+		chunk = chunk[:0]
+		clear(colSq)
+		cuts = cuts[:0]
+		for _, r := range order[lo:hi] {
+			row := quantise(m.Pending[r*d:(r+1)*d], e, chunk[len(chunk):len(chunk)+d])
+			over := false
+			for j, q := range row {
+				if colSq[j]+q*q > bound {
+					over = true
+				}
+			}
+			if over {
+				cuts = append(cuts, len(chunk)/d)
+				clear(colSq)
+			}
+			for j, q := range row {
+				colSq[j] += q * q
+				sum[j] += int64(q)
+			}
+			chunk = chunk[:len(chunk)+d]
+		}
+		cuts = append(cuts, len(chunk)/d)
+		m.reserve(b, int64(len(cuts)))
+		syrkExact(acc, chunk, cuts, d, tile)
+		m.Count[b] += int64(hi - lo)
+		lo = hi
 	}
-	floats.AddScaled(m.Mean, float64(nb)/float64(n), delta)
-	m.N = n
+	sc.cuts = cuts
+	m.Pending = m.Pending[:0]
 }
 
-// mergeParts merges (nb, mb, cb) into m with Chan et al.'s update:
-// M = Ma + Mb + δδᵀ·na·nb/n with δ = mb − ma.
-func (m *Moments) mergeParts(nb int64, mb, cb []float64) {
-	if nb == 0 {
-		return
+// quantise writes round(x·2^(quantBits−e)) to dst and returns it.
+func quantise(x []float32, e int, dst []float64) []float64 {
+	s := math.Ldexp(1, quantBits-e)
+	for j, v := range x {
+		dst[j] = math.RoundToEven(float64(v) * s)
 	}
-	na := m.N
-	if na == 0 {
-		copy(m.Mean, mb)
-		copy(m.CoMoment, cb)
-		m.N = nb
-		return
+	return dst
+}
+
+// maxAdds bounds Adds: 2^11·2^51 + 2^32 < 2^63. Only tests change it (to
+// force carries).
+var maxAdds int64 = 1 << 11
+
+// reserve makes room in bin b's Lo for adds more chunks, carrying into Hi
+// first if needed.
+func (m *Moments) reserve(b int, adds int64) {
+	if m.Adds[b]+adds > maxAdds {
+		m.carry(b)
 	}
-	n := na + nb
-	d := m.Dim
-	delta := make([]float64, d)
-	floats.SubTo(delta, mb, m.Mean)
-	f := float64(na) * float64(nb) / float64(n)
-	k := 0
-	for i := range d {
-		row := m.CoMoment[k : k+d-i]
-		floats.Add(row, cb[k:k+d-i])
-		floats.AddScaled(row, f*delta[i], delta[i:])
-		k += d - i
+	m.Adds[b] += adds
+}
+
+// carry normalises bin b's packed sums to Hi·2^32 + Lo with 0 ≤ Lo < 2^32.
+func (m *Moments) carry(b int) {
+	p := packedLen(m.Dim)
+	if len(m.Hi) == 0 {
+		m.Hi = make([]int64, len(m.Lo))
 	}
-	floats.AddScaled(m.Mean, float64(nb)/float64(n), delta)
-	m.N = n
+	lo, hi := m.Lo[b*p:(b+1)*p], m.Hi[b*p:(b+1)*p]
+	for k, v := range lo {
+		hi[k] += v >> 32
+		lo[k] = v & (1<<32 - 1)
+	}
+	m.Adds[b] = 0
 }
 
 // Merge adds the rows of o to m. o is flushed (its pending rows folded in)
 // but otherwise unchanged. It returns an error wrapping ErrDim if the two
-// dimensions differ.
+// dimensions differ. The result does not depend on the order of merges.
 func (m *Moments) Merge(o *Moments) error {
 	if o.Dim == 0 {
 		return nil
 	}
 	if m.Dim == 0 {
-		m.init(o.Dim)
+		m.Dim = o.Dim
 	}
 	if o.Dim != m.Dim {
 		return fmt.Errorf("%w: merging moments of dimension %d into %d", ErrDim, o.Dim, m.Dim)
 	}
-	m.Flush()
 	o.Flush()
-	m.mergeParts(o.N, o.Mean, o.CoMoment)
+	d, p := m.Dim, packedLen(m.Dim)
+	for ob, e := range o.Exp {
+		b := m.bin(int(e))
+		m.Count[b] += o.Count[ob]
+		addInts(m.Sum[b*d:(b+1)*d], o.Sum[ob*d:(ob+1)*d])
+		if m.Adds[b]+o.Adds[ob] > maxAdds {
+			m.carry(b)
+			if m.Adds[b]+o.Adds[ob] > maxAdds {
+				o.carry(ob) // exact: o's value is unchanged
+			}
+		}
+		m.Adds[b] += o.Adds[ob]
+		addInts(m.Lo[b*p:(b+1)*p], o.Lo[ob*p:(ob+1)*p])
+		if len(o.Hi) > 0 {
+			if len(m.Hi) == 0 {
+				m.Hi = make([]int64, len(m.Lo))
+			}
+			addInts(m.Hi[b*p:(b+1)*p], o.Hi[ob*p:(ob+1)*p])
+		}
+	}
+	if len(m.Pending)+len(o.Pending) > BlockRows*d {
+		m.Flush()
+	}
+	m.Pending = append(m.Pending, o.Pending...)
 	return nil
 }
 
-// Covariance returns the covariance matrix (ddof=1) of the rows added. It
-// flushes m and needs at least 2 rows.
-func (m *Moments) Covariance() (*mat.SymDense, error) {
-	m.Flush()
-	if m.N < 2 {
-		return nil, fmt.Errorf("%w: covariance of %d rows", ErrTooFew, m.N)
+func addInts(dst, src []int64) {
+	src = src[:len(dst)]
+	for i := range dst {
+		dst[i] += src[i]
 	}
-	d := m.Dim
-	full := make([]float64, d*d)
-	s := 1 / float64(m.N-1)
+}
+
+// Stats flushes m and returns the mean and the covariance matrix (ddof=1,
+// full d×d, row-major) of the rows added. It needs at least 2 rows. The
+// result is a deterministic function of the multiset of rows added.
+func (m *Moments) Stats() (mean, cov []float64, err error) {
+	m.Flush()
+	n := m.N()
+	if n < 2 {
+		return nil, nil, fmt.Errorf("%w: covariance of %d rows", ErrTooFew, n)
+	}
+	d, p := m.Dim, packedLen(m.Dim)
+	fn := float64(n)
+	// Σx per column, in double-double, bins in increasing exponent.
+	s1 := make([]dd, d)
+	for b, e := range m.Exp {
+		sc := math.Ldexp(1, int(e)-quantBits)
+		for j, v := range m.Sum[b*d : (b+1)*d] {
+			s1[j] = s1[j].add(ddInt(v).scale(sc))
+		}
+	}
+	mean = make([]float64, d)
+	for j := range mean {
+		mean[j] = s1[j].div(fn).float()
+	}
+	cov = make([]float64, d*d)
 	k := 0
 	for i := range d {
 		for j := i; j < d; j++ {
-			full[i*d+j] = m.CoMoment[k] * s
+			var s2 dd
+			for b, e := range m.Exp {
+				sc := math.Ldexp(1, 2*(int(e)-quantBits))
+				v := ddInt(m.Lo[b*p+k])
+				if len(m.Hi) > 0 {
+					v = v.add(dd{float64(m.Hi[b*p+k]) * (1 << 32), 0})
+				}
+				v = v.scale(sc)
+				s2 = s2.add(v)
+			}
+			c := s2.sub(s1[i].mul(s1[j]).div(fn)).div(fn - 1).float()
+			cov[i*d+j], cov[j*d+i] = c, c
 			k++
 		}
 	}
-	return mat.NewSymDense(d, full), nil
+	return mean, cov, nil
 }
 
-// syrkPacked adds xᵀx to the packed upper triangle c for the n×d row-major x.
-// Rows of c are split between goroutines, balanced by work.
-func syrkPacked(c, x []float64, n, d int) {
-	workers := min(runtime.GOMAXPROCS(0), 4)
-	if d < 128 || workers < 2 {
-		syrkRows(c, x, n, d, 0, d)
-		return
-	}
-	// Row i costs d−i; cut rows so each worker gets about the same area.
-	total := float64(d) * float64(d+1) / 2
-	var wg sync.WaitGroup
-	lo := 0
-	for w := 1; w <= workers; w++ {
-		hi := d
-		if w < workers {
-			// Rows [0,hi) cover total·w/workers: d·hi − hi²/2 ≈ target.
-			target := total * float64(w) / float64(workers)
-			hi = int(float64(d) - math.Sqrt(float64(d)*float64(d)-2*target))
-			hi = max(lo, min(d, hi))
-		}
-		wg.Add(1)
-		go func(lo, hi int) {
-			defer wg.Done()
-			syrkRows(c, x, n, d, lo, hi)
-		}(lo, hi)
-		lo = hi
-	}
-	wg.Wait()
+// dd is a double-double number hi + lo, |lo| ≤ ulp(hi)/2.
+type dd struct{ hi, lo float64 }
+
+func twoSum(a, b float64) (s, e float64) {
+	s = a + b
+	bb := s - a
+	return s, (a - (s - bb)) + (b - bb)
 }
 
-// syrkRows adds rows lo..hi-1 of the packed upper triangle of xᵀx to c.
-func syrkRows(c, x []float64, n, d, lo, hi int) {
-	k := lo*d - lo*(lo-1)/2
-	for i := lo; i < hi; i++ {
-		row := c[k : k+d-i]
-		for r := range n {
-			xr := x[r*d : (r+1)*d]
-			if a := xr[i]; a != 0 {
-				floats.AddScaled(row, a, xr[i:])
-			}
-		}
-		k += d - i
+func fastTwoSum(a, b float64) dd {
+	s := a + b
+	return dd{s, b - (s - a)}
+}
+
+// ddInt returns v exactly (|v| < 2^63).
+func ddInt(v int64) dd {
+	h := float64(v)
+	return fastTwoSum(h, float64(v-int64(h)))
+}
+
+func (a dd) scale(s float64) dd { return dd{a.hi * s, a.lo * s} }
+
+func (a dd) add(b dd) dd {
+	s, e := twoSum(a.hi, b.hi)
+	return fastTwoSum(s, e+a.lo+b.lo)
+}
+
+func (a dd) sub(b dd) dd { return a.add(dd{-b.hi, -b.lo}) }
+
+func (a dd) mul(b dd) dd {
+	p := a.hi * b.hi
+	e := math.FMA(a.hi, b.hi, -p)
+	return fastTwoSum(p, e+a.hi*b.lo+a.lo*b.hi)
+}
+
+func (a dd) div(b float64) dd {
+	q := a.hi / b
+	p := q * b
+	e := math.FMA(q, b, -p)
+	r := (a.hi - p - e + a.lo) / b
+	return fastTwoSum(q, r)
+}
+
+func (a dd) float() float64 { return a.hi + a.lo }
+
+// Covariance returns the covariance matrix (ddof=1) of the rows added (see
+// Stats).
+func (m *Moments) Covariance() (*mat.SymDense, error) {
+	_, cov, err := m.Stats()
+	if err != nil {
+		return nil, err
 	}
+	return mat.NewSymDense(m.Dim, cov), nil
 }

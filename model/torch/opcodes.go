@@ -340,17 +340,19 @@ func opList(m *machine, _ byte) error {
 	return nil
 }
 
-// topList returns the list under the stack's top for APPEND(S).
-func (m *machine) topList(what string) (*pyList, error) {
-	l, err := m.top()
+// topOf returns the stack's top as a T (a list for APPEND(S), a dict for
+// SETITEM(S)); what names the opcode and prep its preposition in the error.
+func topOf[T any](m *machine, what, prep string) (T, error) {
+	var zero T
+	v, err := m.top()
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
-	pl, ok := l.(*pyList)
+	t, ok := v.(T)
 	if !ok {
-		return nil, fmt.Errorf("%w: %s: %s to %s", ErrCorrupt, m.s.name, what, typeName(l))
+		return zero, fmt.Errorf("%w: %s: %s %s %s", ErrCorrupt, m.s.name, what, prep, typeName(v))
 	}
-	return pl, nil
+	return t, nil
 }
 
 func opAppend(m *machine, _ byte) error {
@@ -358,7 +360,7 @@ func opAppend(m *machine, _ byte) error {
 	if err != nil {
 		return err
 	}
-	pl, err := m.topList("APPEND")
+	pl, err := topOf[*pyList](m, "APPEND", "to")
 	if err != nil {
 		return err
 	}
@@ -371,7 +373,7 @@ func opAppends(m *machine, _ byte) error {
 	if err != nil {
 		return err
 	}
-	pl, err := m.topList("APPENDS")
+	pl, err := topOf[*pyList](m, "APPENDS", "to")
 	if err != nil {
 		return err
 	}
@@ -400,19 +402,6 @@ func opDict(m *machine, _ byte) error {
 	return nil
 }
 
-// topDict returns the dict under the stack's top for SETITEM(S).
-func (m *machine) topDict(what string) (*pyDict, error) {
-	d, err := m.top()
-	if err != nil {
-		return nil, err
-	}
-	pd, ok := d.(*pyDict)
-	if !ok {
-		return nil, fmt.Errorf("%w: %s: %s on %s", ErrCorrupt, m.s.name, what, typeName(d))
-	}
-	return pd, nil
-}
-
 func opSetItem(m *machine, _ byte) error {
 	v, err := m.pop()
 	if err != nil {
@@ -422,7 +411,7 @@ func opSetItem(m *machine, _ byte) error {
 	if err != nil {
 		return err
 	}
-	pd, err := m.topDict("SETITEM")
+	pd, err := topOf[*pyDict](m, "SETITEM", "on")
 	if err != nil {
 		return err
 	}
@@ -434,7 +423,7 @@ func opSetItems(m *machine, _ byte) error {
 	if err != nil {
 		return err
 	}
-	pd, err := m.topDict("SETITEMS")
+	pd, err := topOf[*pyDict](m, "SETITEMS", "on")
 	if err != nil {
 		return err
 	}

@@ -81,9 +81,11 @@ func Build(s beam.Scope, cfg Config) beam.PCollection {
 	return embs
 }
 
-// Embed embeds songs (PCollection<schema.Song>) and writes the embeddings
+// Embed embeds songs (PCollection<schema.Song>), keeps one embedding per
+// song_id (transforms.DedupeEmbeddings: the first copy by file path, then
+// row; the others are rejects of stage "dedupe") and writes the embeddings
 // dataset into EmbeddingsDir(cfg.Out); cfg.In is not read. It returns the
-// embeddings and the rejects of the embed stage (and of the previous
+// embeddings and the rejects of the embed and dedupe stages (and of the previous
 // embeddings' read, when cfg.Previous is set); writing rejects is the
 // caller's.
 func Embed(s beam.Scope, cfg Config, songs beam.PCollection) (embs, rejects beam.PCollection) {
@@ -95,6 +97,8 @@ func Embed(s beam.Scope, cfg Config, songs beam.PCollection) (embs, rejects beam
 	} else {
 		embs, rejects = transforms.Embed(s, ecfg, songs)
 	}
+	embs, dupRejects := transforms.DedupeEmbeddings(s, embs)
+	rejects = beam.Flatten(s, rejects, dupRejects)
 	transforms.WriteEmbeddings(s, EmbeddingsDir(cfg.Out), embs, cfg.writeOptions())
 	return embs, rejects
 }

@@ -3,10 +3,13 @@ package embed
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -137,6 +140,77 @@ func TestValidateRefusesBadConfig(t *testing.T) {
 	} {
 		if err := c.Validate(ctx); err == nil {
 			t.Errorf("Validate(%+v) = nil, want an error", c)
+		}
+	}
+}
+
+// TestEmbedDuplicateSongIDs: a song_id repeated within a file and across
+// files keeps its first copy by file path, then row; every later copy is a
+// reject of stage dedupe naming both files, and the run succeeds.
+func TestEmbedDuplicateSongIDs(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "features")
+	if err := os.MkdirAll(in, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t400 := readF32(t, "in_t400.f32")
+	song := func(id, title string) schema.Song {
+		return schema.Song{SongID: id, WorkID: "w", Crema: t400[:12*330], Title: title}
+	}
+	// b.parquet sorts after a.parquet: its x is a later copy although written first.
+	if err := schema.WriteSongsFile(filepath.Join(in, "b.parquet"), []schema.Song{song("x", "b0"), song("z", "b1")}, schema.WriterOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := schema.WriteSongsFile(filepath.Join(in, "a.parquet"), []schema.Song{song("y", "a0"), song("x", "a1"), song("y", "a2")}, schema.WriterOptions{RowGroupRows: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for _, shards := range []int{1, 3} {
+		out := filepath.Join(dir, "out", strconv.Itoa(shards))
+		cfg := Config{Weights: filepath.Join(parity, "ckpt_sum4-fa3-d256-zip.pt"), In: in, Out: out, Shards: shards, Command: "test"}
+		ctx := context.Background()
+		if err := cfg.Validate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		p, s := beam.NewPipelineWithRoot()
+		Build(s, cfg)
+		res, err := runners.Run(ctx, p, runners.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := res.Counter("vindex.songs_duplicated"); got != 2 {
+			t.Errorf("shards %d: songs_duplicated = %d, want 2", shards, got)
+		}
+		embs, err := schema.ReadEmbeddingsFiles(EmbeddingsDir(out))
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept := map[string]string{}
+		for _, e := range embs {
+			if _, ok := kept[e.SongID]; ok {
+				t.Errorf("shards %d: song %q written twice", shards, e.SongID)
+			}
+			kept[e.SongID] = e.Title
+		}
+		if want := map[string]string{"x": "a1", "y": "a0", "z": "b1"}; !maps.Equal(kept, want) {
+			t.Errorf("shards %d: kept %v, want %v", shards, kept, want)
+		}
+		rejects, err := schema.ReadRejectsFiles(RejectsDir(out))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sort.Slice(rejects, func(i, j int) bool { return rejects[i].SongID < rejects[j].SongID })
+		if len(rejects) != 2 {
+			t.Fatalf("shards %d: rejects = %+v, want the later x and y", shards, rejects)
+		}
+		a, b := filepath.Join(in, "a.parquet"), filepath.Join(in, "b.parquet")
+		for i, want := range []struct{ id, file, reason string }{
+			{"x", b, fmt.Sprintf("%s row 0 repeats %s row 1 (kept)", b, a)},
+			{"y", a, fmt.Sprintf("%s row 2 repeats %s row 0 (kept)", a, a)},
+		} {
+			r := rejects[i]
+			if r.SongID != want.id || r.File != want.file || r.Stage != schema.StageDedupe || !strings.Contains(r.Reason, want.reason) {
+				t.Errorf("shards %d: reject %+v, want song %s, file %s, stage dedupe, reason containing %q", shards, r, want.id, want.file, want.reason)
+			}
 		}
 	}
 }

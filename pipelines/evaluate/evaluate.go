@@ -4,7 +4,7 @@
 // write, per dataset, report.json, report.md, PNG plots and a per-query
 // Parquet file for drill-down.
 //
-//	embeddings (Parquet, schema.Embedding) → ReadEmbeddings → Evaluate → WriteEvaluationReport → OUT/<set>/
+//	embeddings (Parquet, schema.Embedding) → ReadEmbeddings → DedupeEmbeddings → Evaluate → WriteEvaluationReport → OUT/<set>/
 //
 // Several datasets (e.g. a model's 2048-d embeddings and their PCA to 512,
 // 256, 128) are evaluated as independent branches of one pipeline; the
@@ -133,6 +133,8 @@ func Build(s beam.Scope, cfg Config) []beam.PCollection {
 	for i, in := range cfg.In {
 		ss := s.Scope("set" + strconv.Itoa(i))
 		embs, readRejects := transforms.ReadEmbeddings(ss, in)
+		embs, dupRejects := transforms.DedupeEmbeddings(ss, embs)
+		readRejects = beam.Flatten(ss, readRejects, dupRejects)
 		ec := transforms.EvaluateConfig{
 			Metrics:     metrics.Config{Distance: cfg.distances[i], GroupBy: cfg.GroupBy, Workers: cfg.Workers},
 			PairQueries: cfg.PairQueries, PairCatalog: cfg.PairCatalog,

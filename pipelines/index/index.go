@@ -7,9 +7,14 @@
 //	OUT/rejects/             every refused song, with stage and reason (dataset)
 //	OUT/evaluation/<set>/    report.json, report.md, plots, queries.parquet per embedding set, if labelled
 //	OUT/search.vxs           the searched embeddings in model/search's compact file, for 'vindex query'
-//	OUT/index.json           written last: what the index holds and how it was made
+//	OUT/index.json           written last: what the index holds and how it was made, and the
+//	                         size, SHA-256 and id of each part (Verify checks them)
 //
-// A folder without index.json is not an index (an interrupted run).
+// A folder without index.json is not an index (an interrupted run). A
+// command writes a new index beside OUT and switches it into place when it
+// is complete (storage.StartOutput), so OUT never mixes two runs; readers
+// call Verify to refuse a folder whose parts are not the ones index.json
+// records.
 package index
 
 import (
@@ -202,6 +207,10 @@ type Info struct {
 	Carried   int64            `json:"carried,omitempty"`   // songs carried over from a previous version
 	Reports   []string         `json:"reports,omitempty"`   // evaluation report.json paths, relative to the folder
 	Counters  map[string]int64 `json:"counters,omitempty"`
+	// Parts are the files this index.json vouches for (dataset manifests,
+	// reducer, search file, reports) with their sizes, SHA-256 and ids;
+	// Verify checks them.
+	Parts []Part `json:"parts"`
 }
 
 // Finish writes index.json into cfg.Out after a successful run, from the
@@ -251,10 +260,15 @@ func Finish(cfg Config, counters map[string]int64) (*Info, error) {
 			info.Reports = append(info.Reports, rel)
 		}
 	}
+	if err := info.recordParts(ctx, cfg.Out, info.Reducer); err != nil {
+		return nil, err
+	}
 	b, err := json.MarshalIndent(info, "", "  ")
 	if err != nil {
 		return nil, err
 	}
+	// Every part was published durably (file and folder fsynced) before it
+	// was hashed; index.json comes last.
 	if err := storage.WriteFile(ctx, storage.Join(cfg.Out, InfoFile), append(b, '\n')); err != nil {
 		return nil, err
 	}

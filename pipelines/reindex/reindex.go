@@ -53,7 +53,7 @@ import (
 )
 
 // CurrentFile names the pointer to the current version.
-const CurrentFile = "CURRENT"
+const CurrentFile = index.CurrentFile
 
 // SummaryFile is the reindex summary written into each version.
 const SummaryFile = "reindex.json"
@@ -173,6 +173,9 @@ func Prepare(ctx context.Context, cfg Config) (plan *Plan, err error) {
 	if cur != "" {
 		plan.Previous = cur
 		plan.prevInfo, err = index.ReadInfo(storage.Join(cfg.Index, cur))
+		if err == nil {
+			err = plan.prevInfo.Verify(storage.Join(cfg.Index, cur))
+		}
 		if err != nil {
 			return nil, fmt.Errorf("reindex: current version: %w", err)
 		}

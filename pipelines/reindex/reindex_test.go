@@ -14,6 +14,7 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
+	"github.com/parquet-go/parquet-go"
 
 	"github.com/vindex/vindex/importer/synth"
 	"github.com/vindex/vindex/model"
@@ -392,5 +393,72 @@ func TestLock(t *testing.T) {
 	}
 	if err := d.Release(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestReindexDuplicateSongIDs: a song_id repeated in another file is a
+// reject of stage dedupe in every version (the copy in the later file),
+// whether the song is embedded (first run) or carried over (second run).
+func TestReindexDuplicateSongIDs(t *testing.T) {
+	dir := t.TempDir()
+	catalog := filepath.Join(dir, "in", "catalog")
+	cat := tinyCatalog()
+	if _, err := synth.Generate(cat, catalog); err != nil {
+		t.Fatal(err)
+	}
+	n := cat.Works*cat.Versions + cat.Noise
+	files, err := schema.ListDataset(catalog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	songs, err := schema.ReadSongsFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	copyFile := filepath.Join(dir, "in", "extra", "copy.parquet")
+	dupe := songs[2] // same features (same content hash), other metadata
+	dupe.Title = "the copy"
+	if err := schema.WriteSongsFile(copyFile, []schema.Song{dupe}, schema.WriterOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	weights := filepath.Join(dir, "w.safetensors")
+	f, err := os.Create(weights)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := safetensors.Write(f, model.SeededCheckpoint(64, 3), nil); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	idx := filepath.Join(dir, "index")
+	cfg := Config{Catalog: filepath.Join(dir, "in", "*", "*.parquet"), Index: idx, Weights: weights,
+		Fit: transforms.FitConfig{Method: reduce.PCA, K: 8}, Shards: 2, Command: "test"}
+	for i, version := range []string{"v0001", "v0002"} {
+		sum := reindexOnce(t, cfg)
+		if sum.Version != version || sum.Added+sum.Carried != n || sum.Rejected != 1 || sum.MAP == nil {
+			t.Fatalf("run %d: %+v, want %s with %d songs, 1 rejected, a MAP", i+1, sum, version, n)
+		}
+		if i == 1 && (sum.Carried != n || sum.Embedded != 0) {
+			t.Errorf("run 2: %+v, want every song carried", sum)
+		}
+		vdir := filepath.Join(idx, version)
+		if err := index.Verify(vdir); err != nil {
+			t.Errorf("%s: %v", version, err)
+		}
+		rfiles, err := schema.ListDataset(filepath.Join(vdir, index.RejectsDir))
+		if err != nil || len(rfiles) != 1 {
+			t.Fatalf("%s: reject files %v, %v", version, rfiles, err)
+		}
+		rows, err := parquet.ReadFile[schema.Reject](rfiles[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := rows[0]; len(rows) != 1 || r.SongID != songs[2].SongID || r.Stage != schema.StageDedupe || r.File != copyFile || !strings.Contains(r.Reason, files[0]) {
+			t.Errorf("%s: rejects %+v, want the copy of %s in %s, naming %s", version, rows, songs[2].SongID, copyFile, files[0])
+		}
+		if got := readSet(t, vdir, index.CompactDir)[songs[2].SongID]; got.Title != songs[2].Title {
+			t.Errorf("%s: kept %+v, want the catalog's row", version, got)
+		}
+		cfg.Weights = "" // the second run takes the current version's
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -17,9 +16,6 @@ import (
 // DefaultKeep is how many complete versions a reindex keeps by default
 // (the current one always among them).
 const DefaultKeep = 7
-
-// versionName is the form of a version folder's name; CURRENT must hold one.
-var versionName = regexp.MustCompile(`^v[0-9]{4,}$`)
 
 // Version describes one version folder of an index.
 type Version struct {
@@ -41,9 +37,9 @@ func readCurrent(ctx context.Context, dir string) (string, []byte, error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("reindex: %w", err)
 	}
-	v := strings.TrimSpace(string(b))
-	if !versionName.MatchString(v) {
-		return "", nil, fmt.Errorf("reindex: %s: %q is not a version of this index (want vNNNN)", uri, v)
+	v, err := index.ParseCurrent(b)
+	if err != nil {
+		return "", nil, fmt.Errorf("reindex: %s: %w", uri, err)
 	}
 	return v, b, nil
 }
@@ -60,7 +56,7 @@ func versionNames(ctx context.Context, dir string) ([]string, error) {
 	for _, f := range files {
 		rest := strings.TrimPrefix(f, prefix)
 		first, _, ok := strings.Cut(strings.ReplaceAll(rest, `\`, "/"), "/")
-		if ok && versionName.MatchString(first) && !seen[first] {
+		if ok && index.IsVersionName(first) && !seen[first] {
 			seen[first] = true
 			out = append(out, first)
 		}
@@ -105,7 +101,7 @@ func Versions(ctx context.Context, dir string) ([]Version, error) {
 // the same conditional switch and lock as a reindex. It returns the
 // version that was current.
 func Rollback(ctx context.Context, dir, to string, wait time.Duration, command string) (string, error) {
-	if !versionName.MatchString(to) {
+	if !index.IsVersionName(to) {
 		return "", fmt.Errorf("reindex: --to %q: want a version name such as v0003", to)
 	}
 	if _, err := index.ReadInfo(storage.Join(dir, to)); err != nil {

@@ -22,8 +22,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -42,9 +44,23 @@ func main() {
 	dim := flag.Int("bench_dim", 256, "synthetic dimension")
 	useBeam := flag.Bool("bench_beam", false, "run the Beam pipeline on prism instead of metrics.Evaluate")
 	out := flag.String("bench_out", "", "report folder for -beam (default: a temp folder)")
+	prof := flag.String("bench_cpuprofile", "", "write a CPU profile to this file")
 	write := flag.String("bench_write", "", "write the catalog as Parquet into this folder and exit")
 	parquet := flag.String("bench_parquet", "", "with -bench_beam: read the catalog from this Parquet folder")
 	flag.Parse()
+	if *prof != "" {
+		f, err := os.Create(*prof)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "gobench:", err)
+			os.Exit(1)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "gobench:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
 	beam.Init()
 	var err error
 	switch {
@@ -99,7 +115,7 @@ func run(npyPath, labels string, synth, dim int, useBeam bool, out string) error
 		f = rep.Overall
 	}
 	secs := time.Since(start).Seconds()
-	b, _ := json.Marshal(map[string]any{"seconds": secs, "cpu_s": cpuSeconds() - cpu0, "peak_rss_mb": peakRSS(), "rss_after_load_mb": loadRSS,
+	b, _ := json.Marshal(map[string]any{"seconds": secs, "cpu_seconds": cpuSeconds() - cpu0, "peak_rss_mb": peakRSS(), "rss_after_load_mb": loadRSS,
 		"n": len(embs), "map": f.MAP, "mrr": f.RefMRR, "mr": f.RefMR, "mr1": f.MR1, "top1": f.Top1, "top10": f.Top10, "beam": useBeam})
 	fmt.Println(string(b))
 	return nil
@@ -138,7 +154,7 @@ func runParquet(in, out string) error {
 		return err
 	}
 	f := rep.Overall
-	b, _ := json.Marshal(map[string]any{"seconds": time.Since(start).Seconds(), "cpu_s": cpuSeconds() - cpu0, "peak_rss_mb": peakRSS(),
+	b, _ := json.Marshal(map[string]any{"seconds": time.Since(start).Seconds(), "cpu_seconds": cpuSeconds() - cpu0, "peak_rss_mb": peakRSS(),
 		"n": rep.QueriesWithVersions + rep.QueriesNoVersions, "map": f.MAP, "mrr": f.RefMRR, "mr": f.RefMR, "mr1": f.MR1, "top1": f.Top1, "top10": f.Top10, "beam": true, "parquet": true})
 	fmt.Println(string(b))
 	return nil
@@ -192,23 +208,6 @@ func synthetic(n, d int) []schema.Embedding {
 	return embs
 }
 
-// cpuSeconds is the process's user + system CPU time (Linux /proc), or 0:
-// unlike wall time, it does not depend on what else the machine runs.
-func cpuSeconds() float64 {
-	b, err := os.ReadFile("/proc/self/stat")
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	if len(f) < 13 {
-		return 0
-	}
-	u, _ := strconv.ParseFloat(f[11], 64)
-	k, _ := strconv.ParseFloat(f[12], 64)
-	return (u + k) / 100 // USER_HZ
-}
-
 // peakRSS is the process's VmHWM in MB (Linux), or -1.
 func peakRSS() float64 {
 	b, err := os.ReadFile("/proc/self/status")
@@ -223,4 +222,14 @@ func peakRSS() float64 {
 		}
 	}
 	return -1
+}
+
+// cpuSeconds returns the process's user+system CPU time (all threads), -1 if
+// unknown: on a shared machine wall time includes waiting for a core.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return -1
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }

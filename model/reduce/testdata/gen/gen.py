@@ -7,8 +7,10 @@ Each golden is <name>.bin (float64 little-endian arrays, concatenated) and a
 JSON sidecar <name>.json naming each array's shape and offset (in values), the
 tolerances the Go tests use, the generator, the seed and library versions.
 Sign convention: vindex signs each PCA component so that its largest-magnitude
-entry is positive; sklearn's svd_flip signs by U. The script applies vindex's
-convention to sklearn's output (and to the matching transform columns).
+entry is positive; sklearn 1.2's svd_flip signs by U. The script applies
+vindex's convention to sklearn's output (and to the matching transform
+columns), and also stores sklearn's own components_ ("components_sklearn",
+signs by U) for reduce.SignVotes, which reproduces them.
 """
 import json
 import os
@@ -65,7 +67,7 @@ def pca_golden():
     pw = PCA(n_components=k, svd_solver="full", whiten=True).fit(x)
     sw = flip(pw.components_)
     tw = pw.transform(x) * sw[None, :]
-    write("pca", [("x", x), ("mean", p.mean_), ("components", comp),
+    write("pca", [("x", x), ("mean", p.mean_), ("components", comp), ("components_sklearn", p.components_),
                   ("explained_variance", p.explained_variance_),
                   ("explained_variance_ratio", p.explained_variance_ratio_),
                   ("transform", t), ("transform_whiten", tw)],

@@ -1,0 +1,223 @@
+package reduce
+
+import (
+	"math"
+	"math/rand/v2"
+
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/lapack/lapack64"
+	"gonum.org/v1/gonum/mat"
+)
+
+const (
+	// subspaceMaxIter bounds SolverSubspace's multiplications by C before it
+	// falls back to the full solver.
+	subspaceMaxIter = 64
+	// The first Rayleigh–Ritz step (an eigendecomposition of an l×l
+	// matrix) comes after subspaceFirstRR multiplications, the next ones
+	// where the residuals predict convergence (nextRR), at most
+	// subspaceMaxRRGap apart. On bench/pca's kind of data (15,000 × 2048 →
+	// 256) l = 528 converges after 4 or 5 multiplications.
+	subspaceFirstRR  = 4
+	subspaceMaxRRGap = 8
+)
+
+// eigenSubspace returns the k largest eigenvalues of the d×d symmetric c in
+// decreasing order and their eigenvectors as the rows of a k×d matrix, by
+// subspace iteration on l = 2k + 16 vectors with Rayleigh–Ritz, to
+// residuals ‖Cv − θv‖ ≤ SubspaceTol·θ₁. The start is a fixed pseudo-random
+// basis, so the result is a deterministic function of c. It falls back to
+// eigenFull when the subspace would be more than 3/4 of the space, when an
+// eigendecomposition fails or the iterate is not finite, or when it has not
+// converged after subspaceMaxIter steps.
+func eigenSubspace(c []float64, d, k int) (vals, vecs []float64, err error) {
+	l := min(d, 2*k+16)
+	if 4*l > 3*d {
+		return eigenFull(c, d, k)
+	}
+	rng := rand.New(rand.NewPCG(0x5ca1ab1e, uint64(d)<<32|uint64(k)))
+	q := make([]float64, d*l)
+	for i := range q {
+		q[i] = rng.NormFloat64()
+	}
+	s := &subspace{d: d, l: l}
+	// Rayleigh–Ritz needs an orthonormal Q (two Cholesky QR passes); a plain
+	// power step only a well-scaled one (one pass). The first Rayleigh–Ritz
+	// step comes after subspaceFirstRR multiplications; each unconverged one
+	// schedules the next from its residuals (nextRR).
+	nextRRAt := subspaceFirstRR
+	isRR := func(it int) bool { return it == nextRRAt }
+	passes := func(next int) int {
+		if isRR(next) {
+			return 2
+		}
+		return 1
+	}
+	if !s.orth(q, passes(1)) {
+		return eigenFull(c, d, k)
+	}
+	y := make([]float64, d*l)
+	for it := 1; it <= subspaceMaxIter; it++ {
+		gemmTN(y, c, q, d, d, l, &s.sc) // Y = C·Q
+		if !isRR(it) {
+			copy(q, y)
+			if !s.orth(q, passes(it+1)) {
+				return eigenFull(c, d, k)
+			}
+			continue
+		}
+		theta, v, cv, ok := s.rayleighRitz(q, y)
+		if !ok {
+			return eigenFull(c, d, k)
+		}
+		worst := s.residualRatio(theta, v, cv, k)
+		if worst <= 1 {
+			vals = theta[:k]
+			vecs = transpose(nil, v, d, l)[:k*d]
+			return vals, vecs, nil
+		}
+		nextRRAt = it + nextRR(worst, theta, k, l)
+		copy(q, cv)
+		if !s.orth(q, passes(it+1)) {
+			return eigenFull(c, d, k)
+		}
+	}
+	return eigenFull(c, d, k)
+}
+
+// subspace holds eigenSubspace's dimensions and scratch.
+type subspace struct {
+	d, l   int
+	g, t   []float64
+	yt, qt []float64
+	sc     syrkScratch
+}
+
+// orth makes the columns of the d×l q orthonormal in place (Cholesky QR,
+// passes times: twice gives orthonormality to rounding for a condition
+// number up to ~1e7; Householder QR where Cholesky fails), reporting false
+// if the result is not finite.
+func (s *subspace) orth(q []float64, passes int) bool {
+	d, l := s.d, s.l
+	if s.g == nil {
+		s.g = make([]float64, l*l)
+		s.t = make([]float64, l*l)
+	}
+	for range passes {
+		gemmTN(s.g, q, q, d, l, l, &s.sc) // G = QᵀQ
+		var ch mat.Cholesky
+		if !ch.Factorize(mat.NewSymDense(l, s.g)) {
+			// Numerically dependent columns (a rank-deficient covariance,
+			// e.g. fewer rows than l): Householder QR still gives an
+			// orthonormal basis, completing the span with other directions.
+			orthHouseholder(q, d, l)
+			continue
+		}
+		var r, ri mat.TriDense
+		ch.UTo(&r)
+		if err := ri.InverseTri(&r); err != nil {
+			return false
+		}
+		for i := range l {
+			for j := range l {
+				s.t[i*l+j] = ri.At(i, j)
+			}
+		}
+		s.yt = transpose(s.yt, q, d, l)
+		gemmTN(q, s.yt, s.t, l, d, l, &s.sc) // Q = Q·R⁻¹
+	}
+	for _, v := range q {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// orthHouseholder replaces the d×l q (d ≥ l) by the Q of its Householder QR.
+func orthHouseholder(q []float64, d, l int) {
+	a := blas64.General{Rows: d, Cols: l, Stride: l, Data: q}
+	tau := make([]float64, l)
+	work := make([]float64, 1)
+	lapack64.Geqrf(a, tau, work, -1)
+	work = make([]float64, int(work[0]))
+	lapack64.Geqrf(a, tau, work, len(work))
+	lapack64.Orgqr(a, tau, work[:1], -1)
+	if n := int(work[0]); n > len(work) {
+		work = make([]float64, n)
+	}
+	lapack64.Orgqr(a, tau, work, len(work))
+}
+
+// rayleighRitz returns the Ritz values of C on span(Q) in decreasing order,
+// the Ritz vectors V = Q·W and C·V = Y·W (both d×l, one vector a column),
+// given the orthonormal Q and Y = C·Q.
+func (s *subspace) rayleighRitz(q, y []float64) (theta, v, cv []float64, ok bool) {
+	d, l := s.d, s.l
+	gemmTN(s.t, q, y, d, l, l, &s.sc) // T = QᵀCQ
+	for i := range l {
+		for j := i + 1; j < l; j++ {
+			m := (s.t[i*l+j] + s.t[j*l+i]) / 2
+			s.t[i*l+j], s.t[j*l+i] = m, m
+		}
+	}
+	var eig mat.EigenSym
+	if !eig.Factorize(mat.NewSymDense(l, s.t), true) {
+		return nil, nil, nil, false
+	}
+	asc := eig.Values(nil)
+	var w mat.Dense
+	eig.VectorsTo(&w)
+	theta = make([]float64, l)
+	wd := make([]float64, l*l)
+	for c := range l {
+		theta[c] = asc[l-1-c]
+		for r := range l {
+			wd[r*l+c] = w.At(r, l-1-c)
+		}
+	}
+	v = make([]float64, d*l)
+	cv = make([]float64, d*l)
+	s.qt = transpose(s.qt, q, d, l)
+	gemmTN(v, s.qt, wd, l, d, l, &s.sc)
+	s.yt = transpose(s.yt, y, d, l)
+	gemmTN(cv, s.yt, wd, l, d, l, &s.sc)
+	return theta, v, cv, true
+}
+
+// residualRatio returns the largest ‖Cv − θv‖ / (SubspaceTol·θ₁) of the
+// first k Ritz pairs: ≤ 1 means converged.
+func (s *subspace) residualRatio(theta, v, cv []float64, k int) float64 {
+	d, l := s.d, s.l
+	res := make([]float64, k)
+	for r := range d {
+		vr, cr := v[r*l:r*l+k], cv[r*l:r*l+k]
+		for c := range k {
+			e := cr[c] - theta[c]*vr[c]
+			res[c] += e * e
+		}
+	}
+	tol := SubspaceTol * math.Abs(theta[0])
+	worst := 0.0
+	for _, r2 := range res {
+		r := math.Sqrt(r2) / tol
+		if !(r <= worst) { // NaN propagates
+			worst = r
+		}
+	}
+	return worst
+}
+
+// nextRR returns how many multiplications to run before the next
+// Rayleigh–Ritz step, given the worst residual ratio of this one: the
+// residuals shrink by about ρ = θ_l/θ_k per multiplication (the last Ritz
+// value over the k-th), so the next step comes when they should have
+// reached the tolerance, at least 1 and at most subspaceMaxRRGap later.
+func nextRR(worst float64, theta []float64, k, l int) int {
+	rho := math.Abs(theta[l-1]) / math.Abs(theta[k-1])
+	if !(worst > 1) || !(rho > 0 && rho < 1) {
+		return 1
+	}
+	m := math.Ceil(math.Log(worst) / -math.Log(rho))
+	return int(max(1, min(subspaceMaxRRGap, m)))
+}
