@@ -48,7 +48,7 @@ func TestSongsRoundTrip(t *testing.T) {
 		want[i].File, want[i].Row = path, int64(i)
 	}
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("round trip differs:\n got %+v\nwant %+v", got[0], want[0])
+		t.Errorf("round trip differs:\n got %+v\nwant %+v", got[1], want[1])
 	}
 	for i := range got {
 		if err := ValidateSong(&got[i]); err != nil {

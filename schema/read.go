@@ -97,12 +97,23 @@ func (f *File) SchemaVersion() string {
 //
 // Songs are not validated: call ValidateSong.
 func (f *File) Songs(rg int) iter.Seq2[Song, error] {
+	return f.SongRange(rg, 0, f.rowGroupRows(rg))
+}
+
+// SongRange is Songs for the rows [lo, hi) of row group rg (offsets inside
+// the group): the reader seeks to lo, so a range costs the pages it spans,
+// not the group. Song.File and Song.Row (the row's index in the file) are
+// set; an error that is not a *RowError names the rows it lost.
+func (f *File) SongRange(rg int, lo, hi int64) iter.Seq2[Song, error] {
 	return func(yield func(Song, error) bool) {
-		if rg >= 0 && rg < f.NumRowGroups() && parquet.EqualNodes(f.pf.Schema(), songSchema) {
-			f.typedSongs(rg, yield) // a file vindex wrote: parquet-go's typed reader
+		if f.checkRange(rg, lo, hi, func(err error) { yield(Song{File: f.name}, err) }) {
 			return
 		}
-		f.rows(rg, "crema", func(r *record, rowErr error) bool {
+		if parquet.EqualNodes(f.pf.Schema(), songSchema) {
+			f.typedSongs(rg, lo, hi, yield) // a file vindex wrote: parquet-go's typed reader
+			return
+		}
+		f.rows(rg, lo, hi, "crema", func(r *record, rowErr error) bool {
 			s := Song{SongID: r.songID, WorkID: r.workID, Hop: r.hop, Crema: r.vec,
 				Title: r.title, Artist: r.artist, Year: r.year, Instrumental: r.instrumental,
 				DurationS: r.durationS, Extra: r.extra, File: f.name, Row: r.row}
@@ -111,32 +122,76 @@ func (f *File) Songs(rg int) iter.Seq2[Song, error] {
 	}
 }
 
+// RowGroupFirstRow returns the index in the file of row group rg's first row.
+func (f *File) RowGroupFirstRow(rg int) int64 {
+	first := int64(0)
+	for _, g := range f.pf.RowGroups()[:rg] {
+		first += g.NumRows()
+	}
+	return first
+}
+
+// RowGroupBytes returns the uncompressed size of row group rg as its footer
+// declares it (0 if unknown); readers use it to cut row groups of long songs
+// into smaller ranges.
+func (f *File) RowGroupBytes(rg int) int64 {
+	if m := f.pf.Metadata(); rg >= 0 && rg < len(m.RowGroups) {
+		return max(m.RowGroups[rg].TotalByteSize, 0)
+	}
+	return 0
+}
+
+func (f *File) rowGroupRows(rg int) int64 {
+	if rg < 0 || rg >= f.NumRowGroups() {
+		return 0
+	}
+	return f.RowGroupRows(rg)
+}
+
+// checkRange reports (through fail) a row group or row range that is out of
+// bounds, and returns whether it was.
+func (f *File) checkRange(rg int, lo, hi int64, fail func(error)) bool {
+	groups := f.pf.RowGroups()
+	if rg < 0 || rg >= len(groups) {
+		fail(fmt.Errorf("schema: %s: %w: row group %d out of range [0, %d)", f.name, ErrBadFile, rg, len(groups)))
+		return true
+	}
+	if n := groups[rg].NumRows(); lo < 0 || hi < lo || hi > n {
+		fail(fmt.Errorf("schema: %s: %w: rows [%d, %d) of row group %d (%d rows)", f.name, ErrBadFile, lo, hi, rg, n))
+		return true
+	}
+	return false
+}
+
 var songSchema = parquet.SchemaOf(new(Song))
 
-// typedSongs reads a row group whose schema is exactly Song's.
-func (f *File) typedSongs(rg int, yield func(Song, error) bool) {
+// typedSongs reads rows [lo, hi) of a row group whose schema is exactly Song's.
+func (f *File) typedSongs(rg int, lo, hi int64, yield func(Song, error) bool) {
 	inRow := false
+	index := f.RowGroupFirstRow(rg) + lo
+	end := index + hi - lo
 	defer func() {
 		if p := recover(); p != nil {
 			if inRow {
 				panic(p)
 			}
-			yield(Song{File: f.name}, fmt.Errorf("schema: %s: row group %d: %w: %v", f.name, rg, ErrBadFile, p))
+			yield(Song{File: f.name}, f.lostRows(rg, index, end, p))
 		}
 	}()
-	row := int64(0)
-	for _, g := range f.pf.RowGroups()[:rg] {
-		row += g.NumRows()
-	}
 	r := parquet.NewGenericRowGroupReader[Song](f.pf.RowGroups()[rg])
 	defer r.Close()
+	if lo > 0 {
+		if err := r.SeekToRow(lo); err != nil {
+			yield(Song{File: f.name}, f.lostRows(rg, index, end, err))
+			return
+		}
+	}
 	buf := make([]Song, 8)
-	for {
+	for index < end {
 		clear(buf)
-		n, err := r.Read(buf)
+		n, err := r.Read(buf[:min(int64(len(buf)), end-index)])
 		for i := range buf[:n] {
-			buf[i].File, buf[i].Row = f.name, row
-			row++
+			buf[i].File, buf[i].Row = f.name, index
 			if len(buf[i].Extra) == 0 {
 				buf[i].Extra = nil
 			}
@@ -145,23 +200,65 @@ func (f *File) typedSongs(rg int, yield func(Song, error) bool) {
 				return
 			}
 			inRow = false
+			index++
+		}
+		if errors.Is(err, io.EOF) && index < end {
+			err = io.ErrUnexpectedEOF
 		}
 		if errors.Is(err, io.EOF) {
 			return
 		}
 		if err != nil {
-			yield(Song{File: f.name}, fmt.Errorf("schema: %s: row group %d: %w: %v", f.name, rg, ErrBadFile, err))
+			yield(Song{File: f.name}, f.lostRows(rg, index, end, err))
 			return
 		}
 	}
+}
+
+// A RangeError is the failure of a whole row range: the rows [From, To) of
+// the file (0-based, To exclusive) could not be read.
+type RangeError struct {
+	File     string
+	RowGroup int
+	From, To int64
+	Err      any // the parquet-go error or panic value
+}
+
+func (e *RangeError) Error() string {
+	return fmt.Sprintf("schema: %s: row group %d: rows %d to %d (%d songs) unreadable: %v: %v",
+		e.File, e.RowGroup, e.From, e.To-1, e.To-e.From, ErrBadFile, e.Err)
+}
+
+// Unwrap returns ErrBadFile and the cause, if it is an error.
+func (e *RangeError) Unwrap() []error {
+	if err, ok := e.Err.(error); ok {
+		return []error{ErrBadFile, err}
+	}
+	return []error{ErrBadFile}
+}
+
+// Lost returns the number of rows the failure lost.
+func (e *RangeError) Lost() int64 { return e.To - e.From }
+
+func (f *File) lostRows(rg int, from, to int64, cause any) error {
+	return &RangeError{File: f.name, RowGroup: rg, From: from, To: to, Err: cause}
 }
 
 // Embeddings returns the rows of row group rg as Embeddings, with the same
 // error conventions as Songs. Embeddings are not validated: call
 // ValidateEmbedding.
 func (f *File) Embeddings(rg int) iter.Seq2[Embedding, error] {
+	return f.EmbeddingRange(rg, 0, f.rowGroupRows(rg))
+}
+
+// EmbeddingRange is Embeddings for the rows [lo, hi) of row group rg, like
+// SongRange.
+func (f *File) EmbeddingRange(rg int, lo, hi int64) iter.Seq2[Embedding, error] {
 	return func(yield func(Embedding, error) bool) {
-		f.rows(rg, "embedding", func(r *record, rowErr error) bool {
+		if f.checkRange(rg, lo, hi, func(err error) { yield(Embedding{File: f.name}, err) }) {
+			return
+		}
+		f.rows(rg, lo, hi, "embedding", func(r *record, rowErr error) bool {
 			e := Embedding{SongID: r.songID, WorkID: r.workID, Embedding: r.vec, Model: r.model,
 				Reducer: r.reducer, ContentHash: r.contentHash,
 				Title: r.title, Artist: r.artist, Year: r.year, Instrumental: r.instrumental,
@@ -174,11 +271,11 @@ func (f *File) Embeddings(rg int) iter.Seq2[Embedding, error] {
 // record is one decoded row, the union of Song and Embedding fields.
 type record struct {
 	songID, workID, model, reducer, contentHash string
-	row                                         int64 // 0-based index in the file
 	title, artist, instrumental                 string
 	hop, year                                   int32
 	durationS                                   float32
 	vec                                         []float32
+	row                                         int64 // index in the file
 	frames                                      []int // values per inner list, for nested vectors
 	extraKeys, extraValues                      []string
 	extra                                       map[string]string
@@ -327,21 +424,19 @@ func (f *File) leaves(vector string) ([]leaf, error) {
 	return out, nil
 }
 
-// rows decodes row group rg, calling row for every row (stopping when it
-// returns false) and fail once for a failure of the whole row group.
-func (f *File) rows(rg int, vector string, row func(*record, error) bool, fail func(error)) {
-	groups := f.pf.RowGroups()
-	if rg < 0 || rg >= len(groups) {
-		fail(fmt.Errorf("schema: %s: %w: row group %d out of range [0, %d)", f.name, ErrBadFile, rg, len(groups)))
-		return
-	}
+// rows decodes rows [lo, hi) of row group rg (checked by the caller),
+// calling row for every row (stopping when it returns false) and fail once
+// for a failure of the whole range (a *RangeError naming the rows lost).
+func (f *File) rows(rg int, lo, hi int64, vector string, row func(*record, error) bool, fail func(error)) {
+	index := f.RowGroupFirstRow(rg) + lo
+	end := index + hi - lo
 	leaves, err := f.leaves(vector)
 	if err != nil {
-		fail(err)
+		fail(f.lostRows(rg, index, end, err))
 		return
 	}
 	// parquet-go panics on some corrupt pages: a corrupt row group is a
-	// failed row group, not a crashed worker. A panic in the caller's row
+	// failed row range, not a crashed worker. A panic in the caller's row
 	// function is re-raised.
 	inRow := false
 	defer func() {
@@ -349,19 +444,20 @@ func (f *File) rows(rg int, vector string, row func(*record, error) bool, fail f
 			if inRow {
 				panic(p)
 			}
-			fail(fmt.Errorf("schema: %s: row group %d: %w: %v", f.name, rg, ErrBadFile, p))
+			fail(f.lostRows(rg, index, end, p))
 		}
 	}()
-	first := int64(0)
-	for _, g := range groups[:rg] {
-		first += g.NumRows()
-	}
-	rows := groups[rg].Rows()
+	rows := f.pf.RowGroups()[rg].Rows()
 	defer rows.Close()
+	if lo > 0 {
+		if err := rows.SeekToRow(lo); err != nil {
+			fail(f.lostRows(rg, index, end, err))
+			return
+		}
+	}
 	buf := make([]parquet.Row, 8)
-	index := first
-	for {
-		n, err := rows.ReadRows(buf)
+	for index < end {
+		n, err := rows.ReadRows(buf[:min(int64(len(buf)), end-index)])
 		for _, pr := range buf[:n] {
 			r := record{row: index}
 			col, derr := decodeRow(&r, pr, leaves, vector)
@@ -376,11 +472,14 @@ func (f *File) rows(rg int, vector string, row func(*record, error) bool, fail f
 			inRow = false
 			index++
 		}
+		if errors.Is(err, io.EOF) && index < end {
+			err = io.ErrUnexpectedEOF
+		}
 		if errors.Is(err, io.EOF) {
 			return
 		}
 		if err != nil {
-			fail(fmt.Errorf("schema: %s: row group %d (rows from %d): %w: %v", f.name, rg, index, ErrBadFile, err))
+			fail(f.lostRows(rg, index, end, err))
 			return
 		}
 	}

@@ -66,20 +66,20 @@ func init() {
 	// Writers (write.go) and readers (read.go).
 	beam.RegisterCoder(reflect.TypeOf(shardFile{}), encodeShardFile, decodeShardFile)
 	beam.RegisterCoder(reflect.TypeOf(datasetFile{}), encodeDatasetFile, decodeDatasetFile)
-	beam.RegisterCoder(reflect.TypeOf(rowGroup{}), encodeRowGroup, decodeRowGroup)
+	beam.RegisterCoder(reflect.TypeOf(rowRange{}), encodeRowRange, decodeRowRange)
 	// Fit (fit.go): the fitted reducer and the accumulators.
 	beam.RegisterCoder(reflect.TypeOf(FittedReducer{}), encodeFittedReducer, decodeFittedReducer)
 	beam.RegisterCoder(reflect.TypeOf(momentsAccum{}), encodeMomentsAccum, decodeMomentsAccum)
 	beam.RegisterCoder(reflect.TypeOf(sampleAccum{}), encodeSampleAccum, decodeSampleAccum)
 	beam.RegisterCoder(reflect.TypeOf(countAccum{}), encodeCountAccum, decodeCountAccum)
-	// Evaluate (evaluate*.go): rows, the gathered catalog, block pairs,
-	// partial counts, results and the report's inputs.
+	// Evaluate (evaluate*.go): rows, catalog block names and index, the
+	// catalog's description, query blocks, results and the report's inputs.
 	beam.RegisterCoder(reflect.TypeOf(metrics.Row{}), encodeMetricsRow, decodeMetricsRow)
-	beam.RegisterCoder(reflect.TypeOf(metrics.Catalog{}), encodeCatalog, decodeCatalog)
 	beam.RegisterCoder(reflect.TypeOf(metrics.QueryResult{}), encodeQueryResult, decodeQueryResult)
-	beam.RegisterCoder(reflect.TypeOf(evalRows{}), encodeEvalRows, decodeEvalRows)
-	beam.RegisterCoder(reflect.TypeOf(blockPair{}), encodeBlockPair, decodeBlockPair)
-	beam.RegisterCoder(reflect.TypeOf(rankCounts{}), encodeRankCounts, decodeRankCounts)
+	beam.RegisterCoder(reflect.TypeOf(catalogBlock{}), encodeCatalogBlock, decodeCatalogBlock)
+	beam.RegisterCoder(reflect.TypeOf(catalogIndex{}), encodeCatalogIndex, decodeCatalogIndex)
+	beam.RegisterCoder(reflect.TypeOf(catalogInfo{}), encodeCatalogInfo, decodeCatalogInfo)
+	beam.RegisterCoder(reflect.TypeOf(queryBlock{}), encodeQueryBlock, decodeQueryBlock)
 	beam.RegisterCoder(reflect.TypeOf(queryRows{}), encodeQueryRows, decodeQueryRows)
 	beam.RegisterCoder(reflect.TypeOf(evalInfo{}), encodeEvalInfo, decodeEvalInfo)
 }
@@ -94,17 +94,17 @@ var (
 	carryKeyCodec     = newCodec[carryKey]()
 	shardFileCodec    = newCodec[shardFile]()
 	datasetFileCodec  = newCodec[datasetFile]()
-	rowGroupCodec     = newCodec[rowGroup]()
+	rowRangeCodec     = newCodec[rowRange]()
 	fittedCodec       = newCodec[FittedReducer]()
 	momentsAccumCodec = newCodec[momentsAccum]()
 	sampleAccumCodec  = newCodec[sampleAccum]()
 	countAccumCodec   = newCodec[countAccum]()
 	metricsRowCodec   = newCodec[metrics.Row]()
-	catalogCodec      = newCodec[metrics.Catalog]()
 	queryResultCodec  = newCodec[metrics.QueryResult]()
-	evalRowsCodec     = newCodec[evalRows]()
-	blockPairCodec    = newCodec[blockPair]()
-	rankCountsCodec   = newCodec[rankCounts]()
+	catalogBlockCodec = newCodec[catalogBlock]()
+	catalogIndexCodec = newCodec[catalogIndex]()
+	catalogInfoCodec  = newCodec[catalogInfo]()
+	queryBlockCodec   = newCodec[queryBlock]()
 	queryRowsCodec    = newCodec[queryRows]()
 	evalInfoCodec     = newCodec[evalInfo]()
 )
@@ -121,8 +121,8 @@ func encodeShardFile(v shardFile) []byte                      { return shardFile
 func decodeShardFile(b []byte) (shardFile, error)             { return shardFileCodec.decode(b) }
 func encodeDatasetFile(v datasetFile) []byte                  { return datasetFileCodec.encode(&v) }
 func decodeDatasetFile(b []byte) (datasetFile, error)         { return datasetFileCodec.decode(b) }
-func encodeRowGroup(v rowGroup) []byte                        { return rowGroupCodec.encode(&v) }
-func decodeRowGroup(b []byte) (rowGroup, error)               { return rowGroupCodec.decode(b) }
+func encodeRowRange(v rowRange) []byte                        { return rowRangeCodec.encode(&v) }
+func decodeRowRange(b []byte) (rowRange, error)               { return rowRangeCodec.decode(b) }
 func encodeFittedReducer(v FittedReducer) []byte              { return fittedCodec.encode(&v) }
 func decodeFittedReducer(b []byte) (FittedReducer, error)     { return fittedCodec.decode(b) }
 func encodeMomentsAccum(v momentsAccum) []byte                { return momentsAccumCodec.encode(&v) }
@@ -133,16 +133,16 @@ func encodeCountAccum(v countAccum) []byte                    { return countAccu
 func decodeCountAccum(b []byte) (countAccum, error)           { return countAccumCodec.decode(b) }
 func encodeMetricsRow(v metrics.Row) []byte                   { return metricsRowCodec.encode(&v) }
 func decodeMetricsRow(b []byte) (metrics.Row, error)          { return metricsRowCodec.decode(b) }
-func encodeCatalog(v metrics.Catalog) []byte                  { return catalogCodec.encode(&v) }
-func decodeCatalog(b []byte) (metrics.Catalog, error)         { return catalogCodec.decode(b) }
 func encodeQueryResult(v metrics.QueryResult) []byte          { return queryResultCodec.encode(&v) }
 func decodeQueryResult(b []byte) (metrics.QueryResult, error) { return queryResultCodec.decode(b) }
-func encodeEvalRows(v evalRows) []byte                        { return evalRowsCodec.encode(&v) }
-func decodeEvalRows(b []byte) (evalRows, error)               { return evalRowsCodec.decode(b) }
-func encodeBlockPair(v blockPair) []byte                      { return blockPairCodec.encode(&v) }
-func decodeBlockPair(b []byte) (blockPair, error)             { return blockPairCodec.decode(b) }
-func encodeRankCounts(v rankCounts) []byte                    { return rankCountsCodec.encode(&v) }
-func decodeRankCounts(b []byte) (rankCounts, error)           { return rankCountsCodec.decode(b) }
+func encodeCatalogBlock(v catalogBlock) []byte                { return catalogBlockCodec.encode(&v) }
+func decodeCatalogBlock(b []byte) (catalogBlock, error)       { return catalogBlockCodec.decode(b) }
+func encodeCatalogIndex(v catalogIndex) []byte                { return catalogIndexCodec.encode(&v) }
+func decodeCatalogIndex(b []byte) (catalogIndex, error)       { return catalogIndexCodec.decode(b) }
+func encodeCatalogInfo(v catalogInfo) []byte                  { return catalogInfoCodec.encode(&v) }
+func decodeCatalogInfo(b []byte) (catalogInfo, error)         { return catalogInfoCodec.decode(b) }
+func encodeQueryBlock(v queryBlock) []byte                    { return queryBlockCodec.encode(&v) }
+func decodeQueryBlock(b []byte) (queryBlock, error)           { return queryBlockCodec.decode(b) }
 func encodeQueryRows(v queryRows) []byte                      { return queryRowsCodec.encode(&v) }
 func decodeQueryRows(b []byte) (queryRows, error)             { return queryRowsCodec.decode(b) }
 func encodeEvalInfo(v evalInfo) []byte                        { return evalInfoCodec.encode(&v) }

@@ -44,7 +44,7 @@ func coderSamples() []any {
 		carryKey{Row: emb},
 		shardFile{Name: "part-abc-00001-of-00016.parquet", Rows: 123, Bytes: 1 << 40},
 		datasetFile{Path: "/x/y.parquet", Rows: -1},
-		rowGroup{File: "/x/y.parquet", RowGroup: 3, Rows: 16},
+		rowRange{File: "/x/y.parquet", RowGroup: 3, Lo: 16, Hi: 32, First: 1 << 40},
 		FittedReducer{File: []byte{0, 1, 2, 255}},
 		FittedReducer{File: []byte{}},
 		momentsAccum{Model: "m", Dim: 3, Pending: []float32{1, 2, float32(math.Copysign(0, -1))}, Exp: []int64{-2, 3},
@@ -52,14 +52,12 @@ func coderSamples() []any {
 		sampleAccum{Model: "m", Dim: 2, Count: 9, Keys: []uint64{math.MaxUint64, 0}, Rows: []float64{1, 2, 3, 4}},
 		countAccum{Model: "m", Dim: 256, Count: math.MaxInt64},
 		metrics.Row{SongID: "s", WorkID: "w", Embedding: []float32{3, 4}, Model: "m", Reducer: "pca", GroupValues: []string{"", "true"}, File: "f"},
-		metrics.Catalog{Distance: "cosine", Dim: 2, Model: "m", GroupBy: []string{"instrumental"}, SongIDs: []string{"a", "b"},
-			WorkIDs: []string{"w", ""}, Vecs: []float32{1, 0, 0, 1}, Bias: []float32{0, 0}, Work: []int32{0, -1},
-			Members: []int32{0}, WorkStart: []int32{0, 1}, GroupValues: []string{"true", "false"}},
 		metrics.QueryResult{SongID: "s", WorkID: "w", Versions: 3, FirstRank: 2, AP: 0.5833333333333334, Top10: 3, Groups: []string{"x"}},
-		evalRows{SongIDs: []string{"a"}, WorkIDs: []string{"w"}, Models: []string{"m"}, Reducers: []string{""}, Files: []string{"f"},
-			Dims: []int32{2}, Vecs: []float32{1, 2}, Groups: nil, NGroups: 0},
-		blockPair{QLo: 0, QHi: 1024, CLo: 32768, CHi: 65536},
-		rankCounts{Counts: []int64{0, -1, math.MaxInt64}},
+		catalogBlock{URI: "gs://b/tmp/vindex-catalog-ab/block-01.vxcat", Rows: 8192},
+		catalogIndex{URIs: []string{"/tmp/a.vxcat", "/tmp/b.vxcat"}, Rows: []int64{8192, 1}},
+		catalogInfo{Distance: "cosine", Model: "m", Reducer: "r", Dim: 64, Len: 3, GroupBy: []string{"year"}, Dir: "/tmp/c",
+			Index: catalogIndex{URIs: []string{"/tmp/a.vxcat"}, Rows: []int64{3}}},
+		queryBlock{QLo: 1024, QHi: 2048, Index: catalogIndex{URIs: []string{"/tmp/a.vxcat"}, Rows: []int64{4096}}},
 		queryRows{SongIDs: []string{"a"}, WorkIDs: []string{"w"}, Versions: []int32{1}, FirstRank: []int32{1}, Top: []int32{1},
 			AP: []float64{1}, Groups: []string{}, NGroups: 0},
 		evalInfo{Distance: "cosine", Model: "m", Reducer: "r", Dim: 64, GroupBy: []string{"year"}},
@@ -165,24 +163,24 @@ func FuzzDecodeEmbedding(f *testing.F) {
 	})
 }
 
-func FuzzDecodeCatalog(f *testing.F) {
+func FuzzDecodeCatalogInfo(f *testing.F) {
 	for _, v := range coderSamples() {
-		if c, ok := v.(metrics.Catalog); ok {
-			f.Add(encodeCatalog(c))
+		if c, ok := v.(catalogInfo); ok {
+			f.Add(encodeCatalogInfo(c))
 		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if c, err := decodeCatalog(b); err == nil {
-			if _, err := decodeCatalog(encodeCatalog(c)); err != nil {
+		if c, err := decodeCatalogInfo(b); err == nil {
+			if _, err := decodeCatalogInfo(encodeCatalogInfo(c)); err != nil {
 				t.Fatalf("re-decoding a decoded value: %v", err)
 			}
 		}
 	})
 }
 
-// keepCatalogWithSide passes a catalog through, so the test below moves
-// catalogs through a shuffle.
-func keepCatalogWithSide(c metrics.Catalog) metrics.Catalog { return c }
+// keepCatalogWithSide passes a catalog description through, so the test
+// below moves them through a shuffle.
+func keepCatalogWithSide(c catalogInfo) catalogInfo { return c }
 
 // emitSide emits every value of its side input, once (for the one main
 // element).
@@ -202,13 +200,13 @@ func TestCodersOnPrism(t *testing.T) {
 	p, s := beam.NewPipelineWithRoot()
 	samples := coderSamples()
 	var embs []schema.Embedding
-	var cats []metrics.Catalog
+	var cats []catalogInfo
 	var fitted []FittedReducer
 	for _, v := range samples {
 		switch v := v.(type) {
 		case schema.Embedding:
 			embs = append(embs, v)
-		case metrics.Catalog:
+		case catalogInfo:
 			cats = append(cats, v)
 		case FittedReducer:
 			fitted = append(fitted, v)

@@ -67,6 +67,7 @@ func CountRead(ctx context.Context, n int64) { songsRead.Inc(ctx, n) }
 // CountEmbedded records n songs embedded by the network.
 func CountEmbedded(ctx context.Context, n int64) { songsEmbedded.Inc(ctx, n) }
 
-// CountRejected records n songs rejected (one schema.Reject each), whatever
-// the stage.
+// CountRejected records n songs rejected, whatever the stage: one
+// schema.Reject each, except a range or file that could not be read, whose
+// one reject counts every song it held.
 func CountRejected(ctx context.Context, n int64) { songsRejected.Inc(ctx, n) }

@@ -6,17 +6,26 @@
 // ReadSongs and ReadEmbeddings are parallel Parquet sources: a pattern (file,
 // folder, glob; local or any scheme of Beam's filesystem layer, gs://
 // included) is listed (manifest-aware, schema.ListDatasetFS), footers are read
-// in parallel and every non-empty row group becomes one element after a
-// Reshuffle. A worker holds at most one batch of one row group's rows. Rows
-// that cannot be decoded, or fail schema.ValidateSong/ValidateEmbedding,
-// become schema.Reject rows; an unreadable file becomes one reject with an
-// empty SongID. Only a pattern naming no file fails the pipeline.
+// in parallel and every row group is cut into row ranges of a bounded number
+// of rows (16 songs, fewer when the footer says the songs are long; 4096
+// embeddings; ReadOptions), each one element, spread over workers by a
+// GroupByKey on a hash of the range (a Reshuffle left them on one Flink slot). The unit of
+// work is thus a bounded number of songs whatever the writer's row-group size
+// (DuckDB writes 122,880 rows per group, pyarrow 1,048,576): a one-row-group
+// file spreads over every worker and a worker holds one range of rows at a
+// time. A range is read by seeking to its first row (schema.File.SongRange).
+// Rows that cannot be decoded, or fail schema.ValidateSong/ValidateEmbedding,
+// become schema.Reject rows. Lost songs are counted honestly: a range that
+// cannot be read is one reject naming the file and its rows, and adds every
+// song it held to songs_rejected; a file that cannot be opened counts the
+// songs its manifest lists, or its reject says that the number is unknown.
+// Only a pattern naming no file fails the pipeline.
 //
 // Invariant: the songs come out of a plain ParDo, so a per-song ParDo applied
 // to them (Embed) fuses with the reader; there is no GroupByKey, Reshuffle or
 // side input between reading and embedding, and features (~100 KB a song)
-// never cross a stage boundary. Only the small row-group descriptors are
-// reshuffled.
+// never cross a stage boundary. Only the small range descriptors are
+// shuffled.
 //
 // WriteEmbeddings, WriteRejects and the generic WriteParquet write sharded
 // Parquet: rows are keyed round-robin to WriteOptions.Shards shards and
@@ -53,7 +62,8 @@
 //
 // Counters live in namespace CounterNamespace ("vindex"): the progress
 // counters songs_read, songs_rejected (counters.go) and the readers'
-// read.row_groups and read.embeddings_read.
+// read.ranges, read.bundles (bundles that read at least one range) and
+// read.embeddings_read.
 //
 // # Registration
 //

@@ -219,8 +219,9 @@ func Preprocessing(hop int, padShort bool) string {
 
 // weightsCache holds the immutable weights a process has loaded, keyed by URI
 // and config, so a worker loads a checkpoint once however many DoFn instances
-// it runs. This is the one piece of package-level mutable state vindex has
-// (ARCHITECTURE.md).
+// it runs. It is the kind of package-level state ARCHITECTURE.md allows (a
+// mutex-guarded cache of immutable loaded data keyed by URI); Evaluate's
+// catalogCache is the other of that kind.
 var weightsCache = struct {
 	sync.Mutex
 	m map[string]*model.Weights

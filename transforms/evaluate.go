@@ -3,6 +3,7 @@ package transforms
 import (
 	"context"
 	"fmt"
+	"os"
 	"reflect"
 	"sort"
 
@@ -11,82 +12,95 @@ import (
 
 	"github.com/vindex/vindex/model/metrics"
 	"github.com/vindex/vindex/schema"
+	"github.com/vindex/vindex/storage"
 )
 
 func init() {
 	beam.RegisterType(reflect.TypeOf((*metrics.Row)(nil)).Elem())
-	beam.RegisterType(reflect.TypeOf((*metrics.Catalog)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*metrics.QueryResult)(nil)).Elem())
-	beam.RegisterType(reflect.TypeOf((*evalRows)(nil)).Elem())
-	beam.RegisterType(reflect.TypeOf((*blockPair)(nil)).Elem())
-	beam.RegisterType(reflect.TypeOf((*rankCounts)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*catalogBlock)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*catalogIndex)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*catalogInfo)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*queryBlock)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*evalRowFn)(nil)).Elem())
-	beam.RegisterType(reflect.TypeOf((*collectRowsFn)(nil)).Elem())
-	beam.RegisterType(reflect.TypeOf((*buildCatalogFn)(nil)).Elem())
-	beam.RegisterType(reflect.TypeOf((*blockPairsFn)(nil)).Elem())
-	beam.RegisterType(reflect.TypeOf((*countRanksFn)(nil)).Elem())
-	register.Iter1[metrics.Catalog]()
-	beam.RegisterType(reflect.TypeOf((*sumCountsFn)(nil)).Elem())
-	beam.RegisterType(reflect.TypeOf((*queryResultFn)(nil)).Elem())
-	beam.RegisterType(reflect.TypeOf((*noVersionsFn)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*writeBlocksFn)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*collectBlocksFn)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*planQueriesFn)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*scoreQueriesFn)(nil)).Elem())
 	register.Emitter1[metrics.Row]()
-	register.Emitter1[metrics.Catalog]()
-	register.Emitter1[blockPair]()
-	register.Emitter2[int64, rankCounts]()
+	register.Emitter1[catalogBlock]()
+	register.Emitter1[catalogInfo]()
+	register.Emitter1[queryBlock]()
 	register.Emitter1[metrics.QueryResult]()
 }
 
 var (
-	evalQueries    = beam.NewCounter(CounterNamespace, "evaluate.queries")
-	evalBlockPairs = beam.NewCounter(CounterNamespace, "evaluate.block_pairs")
-	evalRejects    = beam.NewCounter(CounterNamespace, "evaluate.rejects")
+	evalQueries = beam.NewCounter(CounterNamespace, "evaluate.queries")
+	evalBlocks  = beam.NewCounter(CounterNamespace, "evaluate.query_blocks")
+	evalRejects = beam.NewCounter(CounterNamespace, "evaluate.rejects")
 )
 
 // EvaluateConfig configures Evaluate.
 type EvaluateConfig struct {
 	Metrics metrics.Config // distance (must be set), group-by, tile sizes, goroutines per element
-	// PairQueries and PairCatalog are the sizes of a (query block, catalog
-	// block) element; 0 means 1024 and 32768.
+	// PairQueries is the number of queries of one element (0: 1024); each
+	// element scores its queries against the catalog PairCatalog songs at a
+	// time (0: the whole catalog at once), summing the partial counts.
 	PairQueries, PairCatalog int
+	// TempDir is the folder (path or URI) under which the catalog's block
+	// files are written, in a new sub-folder removed when the report is
+	// written; "" means the machine's temporary folder, which only a local
+	// runner's workers share: set it (e.g. gs://bucket/tmp) on a cluster.
+	TempDir string
+	// BlockRows is the number of songs per block file (0: 8192).
+	BlockRows int
 }
 
 // Evaluate computes per-query version-retrieval results of a
 // PCollection<schema.Embedding> (one model/reducer and dimension). It returns
 // a PCollection<metrics.QueryResult> (one per scored song), a
 // PCollection<schema.Reject> (stage "evaluate": songs the distance cannot
-// score) and the singleton PCollection<metrics.Catalog>.
+// score) and a singleton describing the catalog (for WriteEvaluationReport).
 //
-// The catalog (O(N·d)) is gathered once and used as a side input; the work
-// is split into (query block, catalog block) pairs, each computing the
-// partial rank counts of its queries against its catalog block with
-// goroutines on every core (metrics.Catalog.PartialCounts); a CombinePerKey
-// sums them per query, and the sums become ranks, AP and top-k. No N×N
-// matrix exists anywhere. Duplicate song_ids, mixed dimensions or models and
-// a catalog without work_id fail the pipeline with an error naming the songs.
+// No stage gathers the catalog. The rows are written, in the stage that
+// reads them, as block files of at most BlockRows songs (a bundle's rows,
+// never more than a block in memory); only the block names (a few bytes
+// each) are combined into an index. Work is split into query blocks of
+// PairQueries songs; a worker process loads the catalog from the block files
+// once (a process-wide cache: one copy of the vectors however many DoFn
+// instances score), prepared exactly as metrics.Evaluate prepares it, and
+// counts each query block against it with goroutines on every core
+// (metrics.Catalog.PartialCounts), so every figure equals metrics.Evaluate's.
+// No N×N matrix exists anywhere. Duplicate song_ids, mixed dimensions or
+// models and a catalog without work_id fail the pipeline with an error naming
+// the songs. docs/scale.md gives the memory per worker and the shuffle volume.
 func Evaluate(s beam.Scope, cfg EvaluateConfig, embs beam.PCollection) (results, rejects, catalog beam.PCollection) {
 	s = s.Scope("transforms.Evaluate")
 	if _, err := metrics.ParseDistance(string(cfg.Metrics.Distance)); err != nil {
 		panic("transforms: Evaluate: " + err.Error())
 	}
-	rows, rowRejects := beam.ParDo2(s, &evalRowFn{Distance: string(cfg.Metrics.Distance), GroupBy: cfg.Metrics.GroupBy}, embs)
-	all := beam.Combine(s, &collectRowsFn{}, rows)
-	catalog, catRejects := beam.ParDo2(s, &buildCatalogFn{Distance: string(cfg.Metrics.Distance), GroupBy: cfg.Metrics.GroupBy}, all)
-	pq, pc := cfg.PairQueries, cfg.PairCatalog
-	if pq <= 0 {
-		pq = 1024
+	dir := cfg.TempDir
+	if dir == "" {
+		dir = os.TempDir()
 	}
-	if pc <= 0 {
-		pc = 32768
-	}
-	pairs := beam.ParDo(s, &blockPairsFn{Queries: pq, Catalog: pc}, catalog)
-	pairs = beam.Reshuffle(s, pairs)
+	dir = storage.Join(dir, "vindex-catalog-"+storage.RandomHex(8))
 	m := cfg.Metrics
-	counts := beam.ParDo(s, &countRanksFn{Distance: string(m.Distance), BlockQueries: m.BlockQueries, BlockCatalog: m.BlockCatalog, Workers: m.Workers},
-		pairs, beam.SideInput{Input: catalog})
-	summed := beam.CombinePerKey(s, &sumCountsFn{}, counts)
-	withVersions := beam.ParDo(s, &queryResultFn{}, summed, beam.SideInput{Input: catalog})
-	noVersions := beam.ParDo(s, &noVersionsFn{}, catalog)
-	return beam.Flatten(s, withVersions, noVersions), beam.Flatten(s, rowRejects, catRejects), catalog
+	rows, rowRejects := beam.ParDo2(s, &evalRowFn{Distance: string(m.Distance), GroupBy: m.GroupBy}, embs)
+	blocks := beam.ParDo(s, &writeBlocksFn{Dir: dir, MaxRows: cmpOr(cfg.BlockRows, 8192)}, rows)
+	index := beam.Combine(s, &collectBlocksFn{}, blocks)
+	info, queries := beam.ParDo2(s, &planQueriesFn{Distance: string(m.Distance), GroupBy: m.GroupBy, Dir: dir,
+		Queries: cmpOr(cfg.PairQueries, 1024)}, index)
+	queries = beam.Reshuffle(s, queries)
+	results = beam.ParDo(s, &scoreQueriesFn{Distance: string(m.Distance), GroupBy: m.GroupBy, PairCatalog: cfg.PairCatalog,
+		BlockQueries: m.BlockQueries, BlockCatalog: m.BlockCatalog, Workers: m.Workers}, queries)
+	return results, rowRejects, info
+}
+
+func cmpOr(v, def int) int {
+	if v > 0 {
+		return v
+	}
+	return def
 }
 
 // evalRowFn projects an embedding to a metrics.Row and rejects rows the
@@ -96,202 +110,174 @@ type evalRowFn struct {
 	GroupBy  []string
 }
 
-func (f *evalRowFn) ProcessElement(e schema.Embedding, emit func(metrics.Row), reject func(schema.Reject)) {
+func (f *evalRowFn) ProcessElement(ctx context.Context, e schema.Embedding, emit func(metrics.Row), reject func(schema.Reject)) {
 	r := MetricRow(&e, f.GroupBy)
 	if why := metrics.CheckRow(&r, metrics.Distance(f.Distance)); why != "" {
-		reject(schema.Reject{SongID: e.SongID, Stage: schema.StageEvaluate, Reason: why})
+		evalRejects.Inc(ctx, 1)
+		reject(schema.Reject{SongID: e.SongID, File: e.File, Stage: schema.StageEvaluate, Reason: why})
 		return
 	}
 	emit(r)
 }
 
-// evalRows is the catalog gathered as flat slices (a Beam accumulator:
-// exported flat slices only).
-type evalRows struct {
-	SongIDs, WorkIDs, Models, Reducers, Files []string
-	Dims                                      []int32
-	Vecs                                      []float32
-	Groups                                    []string
-	NGroups                                   int
+// catalogBlock is one block file of the catalog.
+type catalogBlock struct {
+	URI  string
+	Rows int64
 }
 
-type collectRowsFn struct{}
-
-func (collectRowsFn) CreateAccumulator() evalRows { return evalRows{} }
-
-func (collectRowsFn) AddInput(a evalRows, r metrics.Row) evalRows {
-	a.SongIDs = append(a.SongIDs, r.SongID)
-	a.WorkIDs = append(a.WorkIDs, r.WorkID)
-	a.Models = append(a.Models, r.Model)
-	a.Reducers = append(a.Reducers, r.Reducer)
-	a.Files = append(a.Files, r.File)
-	a.Dims = append(a.Dims, int32(len(r.Embedding)))
-	a.Vecs = append(a.Vecs, r.Embedding...)
-	a.Groups = append(a.Groups, r.GroupValues...)
-	a.NGroups = len(r.GroupValues)
-	return a
+// catalogIndex lists a catalog's block files, sorted by URI.
+type catalogIndex struct {
+	URIs []string
+	Rows []int64
 }
 
-func (collectRowsFn) MergeAccumulators(a, b evalRows) evalRows {
-	if len(a.SongIDs) == 0 {
-		return b
-	}
-	a.SongIDs = append(a.SongIDs, b.SongIDs...)
-	a.WorkIDs = append(a.WorkIDs, b.WorkIDs...)
-	a.Models = append(a.Models, b.Models...)
-	a.Reducers = append(a.Reducers, b.Reducers...)
-	a.Files = append(a.Files, b.Files...)
-	a.Dims = append(a.Dims, b.Dims...)
-	a.Vecs = append(a.Vecs, b.Vecs...)
-	a.Groups = append(a.Groups, b.Groups...)
-	if b.NGroups > 0 {
-		a.NGroups = b.NGroups
-	}
-	return a
+// writeBlocksFn writes its bundle's rows as block files of at most MaxRows
+// rows and emits their names.
+type writeBlocksFn struct {
+	Dir     string
+	MaxRows int
+
+	buf []metrics.Row
 }
 
-// buildCatalogFn validates and prepares the gathered rows.
-type buildCatalogFn struct {
-	Distance string
-	GroupBy  []string
-}
+func (f *writeBlocksFn) StartBundle(emit func(catalogBlock)) { f.buf = f.buf[:0] }
 
-func (f *buildCatalogFn) ProcessElement(a evalRows, emit func(metrics.Catalog), reject func(schema.Reject)) error {
-	rows := make([]metrics.Row, len(a.SongIDs))
-	off := 0
-	g := len(f.GroupBy)
-	for i := range rows {
-		d := int(a.Dims[i])
-		rows[i] = metrics.Row{SongID: a.SongIDs[i], WorkID: a.WorkIDs[i], Model: a.Models[i], Reducer: a.Reducers[i],
-			File: a.Files[i], Embedding: a.Vecs[off : off+d : off+d], GroupValues: make([]string, g)}
-		if g > 0 {
-			copy(rows[i].GroupValues, a.Groups[i*g:(i+1)*g])
-		}
-		off += d
+func (f *writeBlocksFn) ProcessElement(ctx context.Context, r metrics.Row, emit func(catalogBlock)) error {
+	f.buf = append(f.buf, r)
+	if len(f.buf) >= f.MaxRows {
+		return f.flush(ctx, emit)
 	}
-	cat, rejects, err := metrics.NewCatalog(rows, metrics.Distance(f.Distance), f.GroupBy)
-	if err != nil {
-		return fmt.Errorf("transforms: Evaluate: %w", err)
-	}
-	for _, r := range rejects {
-		reject(RejectRow(r))
-	}
-	emit(*cat)
 	return nil
 }
 
-// blockPair is one (query block, catalog block) element.
-type blockPair struct {
-	QLo, QHi, CLo, CHi int
+func (f *writeBlocksFn) FinishBundle(ctx context.Context, emit func(catalogBlock)) error {
+	return f.flush(ctx, emit)
 }
 
-type blockPairsFn struct {
-	Queries, Catalog int
-}
-
-func (f *blockPairsFn) ProcessElement(cat metrics.Catalog, emit func(blockPair)) {
-	n := cat.Len()
-	for q := 0; q < n; q += f.Queries {
-		for c := 0; c < n; c += f.Catalog {
-			emit(blockPair{QLo: q, QHi: min(q+f.Queries, n), CLo: c, CHi: min(c+f.Catalog, n)})
-		}
+func (f *writeBlocksFn) flush(ctx context.Context, emit func(catalogBlock)) error {
+	if len(f.buf) == 0 {
+		return nil
 	}
-}
-
-// rankCounts are a query's partial rank counts (metrics.PartialCounts).
-type rankCounts struct {
-	Counts []int64
-}
-
-// countRanksFn computes the partial counts of one block pair, with
-// goroutines over its query block (prism runs a stage's elements in one
-// bundle: parallelism comes from inside the DoFn).
-type countRanksFn struct {
-	Distance                   string
-	BlockQueries, BlockCatalog int
-	Workers                    int
-
-	cat *metrics.Catalog // the decoded side input, kept for the instance's life
-}
-
-// catalogOf decodes the catalog side input once per DoFn instance: a
-// singleton side input taken by value would be decoded again for every
-// element (≈100 MB at 100,000 × 256). The catalog is one singleton in the
-// global window, the same for every bundle.
-func catalogOf(cache **metrics.Catalog, side func(*metrics.Catalog) bool) (*metrics.Catalog, error) {
-	if *cache == nil {
-		var c metrics.Catalog
-		if !side(&c) {
-			return nil, fmt.Errorf("transforms: Evaluate: no catalog side input")
-		}
-		*cache = &c
+	// A retried bundle writes under new names; only the names a committed
+	// bundle emitted are read, and the cleanup removes the folder.
+	uri := storage.Join(f.Dir, "block-"+storage.RandomHex(8)+blockExt)
+	if err := storage.WriteFile(ctx, uri, encodeBlock(f.buf)); err != nil {
+		return fmt.Errorf("transforms: Evaluate: %w", err)
 	}
-	return *cache, nil
+	emit(catalogBlock{URI: uri, Rows: int64(len(f.buf))})
+	clear(f.buf)
+	f.buf = f.buf[:0]
+	return nil
 }
 
-func (f *countRanksFn) ProcessElement(ctx context.Context, p blockPair, side func(*metrics.Catalog) bool, emit func(int64, rankCounts)) error {
-	cat, err := catalogOf(&f.cat, side)
+// collectBlocksFn gathers the block names (not their rows) into the index.
+type collectBlocksFn struct{}
+
+func (collectBlocksFn) CreateAccumulator() catalogIndex { return catalogIndex{} }
+
+func (collectBlocksFn) AddInput(a catalogIndex, b catalogBlock) catalogIndex {
+	a.URIs = append(a.URIs, b.URI)
+	a.Rows = append(a.Rows, b.Rows)
+	return a
+}
+
+func (collectBlocksFn) MergeAccumulators(a, b catalogIndex) catalogIndex {
+	a.URIs = append(a.URIs, b.URIs...)
+	a.Rows = append(a.Rows, b.Rows...)
+	return a
+}
+
+func (collectBlocksFn) ExtractOutput(a catalogIndex) catalogIndex {
+	sort.Sort(byURI(a))
+	return a
+}
+
+type byURI catalogIndex
+
+func (b byURI) Len() int           { return len(b.URIs) }
+func (b byURI) Less(i, j int) bool { return b.URIs[i] < b.URIs[j] }
+func (b byURI) Swap(i, j int) {
+	b.URIs[i], b.URIs[j] = b.URIs[j], b.URIs[i]
+	b.Rows[i], b.Rows[j] = b.Rows[j], b.Rows[i]
+}
+
+// catalogInfo is what the report needs of the catalog (not its vectors), and
+// where its block files are (for the cleanup).
+type catalogInfo struct {
+	Distance, Model, Reducer string
+	Dim, Len                 int
+	GroupBy                  []string
+	Dir                      string
+	Index                    catalogIndex
+}
+
+// queryBlock is one element of scoring: queries [QLo, QHi) of the catalog
+// (in catalog order) against the whole catalog the index lists.
+type queryBlock struct {
+	QLo, QHi int
+	Index    catalogIndex
+}
+
+// planQueriesFn loads (and so validates) the catalog, emits its description
+// and cuts it into query blocks.
+type planQueriesFn struct {
+	Distance string
+	GroupBy  []string
+	Dir      string
+	Queries  int
+}
+
+func (f *planQueriesFn) ProcessElement(ctx context.Context, idx catalogIndex, emitInfo func(catalogInfo), emit func(queryBlock)) error {
+	cat, err := loadCatalog(ctx, idx, f.Distance, f.GroupBy)
 	if err != nil {
 		return err
 	}
-	evalBlockPairs.Inc(ctx, 1)
-	dst := make([][]int64, p.QHi-p.QLo)
-	for q := p.QLo; q < p.QHi; q++ {
+	emitInfo(catalogInfo{Distance: cat.Distance, Model: cat.Model, Reducer: cat.Reducer, Dim: cat.Dim, Len: cat.Len(),
+		GroupBy: f.GroupBy, Dir: f.Dir, Index: idx})
+	for q := 0; q < cat.Len(); q += f.Queries {
+		emit(queryBlock{QLo: q, QHi: min(q+f.Queries, cat.Len()), Index: idx})
+	}
+	return nil
+}
+
+// scoreQueriesFn computes the results of one query block, with goroutines
+// over its queries (prism runs a stage's elements in few bundles:
+// parallelism comes from inside the DoFn too).
+type scoreQueriesFn struct {
+	Distance                   string
+	GroupBy                    []string
+	PairCatalog                int
+	BlockQueries, BlockCatalog int
+	Workers                    int
+}
+
+func (f *scoreQueriesFn) ProcessElement(ctx context.Context, b queryBlock, emit func(metrics.QueryResult)) error {
+	cat, err := loadCatalog(ctx, b.Index, f.Distance, f.GroupBy)
+	if err != nil {
+		return err
+	}
+	n := cat.Len()
+	if b.QLo < 0 || b.QHi > n || b.QLo >= b.QHi {
+		return fmt.Errorf("transforms: Evaluate: query block [%d, %d) does not fit a catalog of %d songs", b.QLo, b.QHi, n)
+	}
+	evalBlocks.Inc(ctx, 1)
+	dst := make([][]int64, b.QHi-b.QLo)
+	for q := b.QLo; q < b.QHi; q++ {
 		if m := cat.NumVersions(q); m > 0 {
-			dst[q-p.QLo] = make([]int64, m)
+			dst[q-b.QLo] = make([]int64, m)
 		}
 	}
 	cfg := metrics.Config{Distance: metrics.Distance(f.Distance), BlockQueries: f.BlockQueries, BlockCatalog: f.BlockCatalog, Workers: f.Workers}
-	cat.PartialCounts(p.QLo, p.QHi, p.CLo, p.CHi, cfg, dst)
+	step := cmpOr(f.PairCatalog, n)
+	for c := 0; c < n; c += step { // counts are additive over catalog ranges
+		cat.PartialCounts(b.QLo, b.QHi, c, min(c+step, n), cfg, dst)
+	}
 	for i, c := range dst {
-		if c != nil {
-			emit(int64(p.QLo+i), rankCounts{Counts: c})
-		}
+		evalQueries.Inc(ctx, 1)
+		emit(cat.Result(b.QLo+i, c))
 	}
 	return nil
-}
-
-// sumCountsFn sums partial counts element-wise.
-type sumCountsFn struct{}
-
-func (sumCountsFn) MergeAccumulators(a, b rankCounts) rankCounts {
-	if len(a.Counts) != len(b.Counts) {
-		panic(fmt.Sprintf("transforms: partial rank counts of lengths %d and %d", len(a.Counts), len(b.Counts)))
-	}
-	out := rankCounts{Counts: make([]int64, len(a.Counts))}
-	for i := range a.Counts {
-		out.Counts[i] = a.Counts[i] + b.Counts[i]
-	}
-	return out
-}
-
-type queryResultFn struct {
-	cat *metrics.Catalog
-}
-
-func (f *queryResultFn) ProcessElement(ctx context.Context, q int64, c rankCounts, side func(*metrics.Catalog) bool, emit func(metrics.QueryResult)) error {
-	cat, err := catalogOf(&f.cat, side)
-	if err != nil {
-		return err
-	}
-	if q < 0 || int(q) >= cat.Len() || cat.NumVersions(int(q)) != len(c.Counts) {
-		return fmt.Errorf("transforms: Evaluate: counts of query %d do not fit the catalog", q)
-	}
-	evalQueries.Inc(ctx, 1)
-	emit(cat.Result(int(q), c.Counts))
-	return nil
-}
-
-// noVersionsFn emits the results of the queries without versions (which
-// get no counts).
-type noVersionsFn struct{}
-
-func (f *noVersionsFn) ProcessElement(cat metrics.Catalog, emit func(metrics.QueryResult)) {
-	for q := 0; q < cat.Len(); q++ {
-		if cat.NumVersions(q) == 0 {
-			emit(cat.Result(q, nil))
-		}
-	}
 }
 
 func sortResults(r []metrics.QueryResult) {

@@ -17,6 +17,7 @@ import (
 func init() {
 	beam.RegisterType(reflect.TypeOf((*queryRows)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*evalInfo)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*dropCatalogFn)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*collectQueriesFn)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*evalInfoFn)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*writeReportFn)(nil)).Elem())
@@ -35,7 +36,20 @@ func WriteEvaluationReport(s beam.Scope, dir string, results, rejects, catalog b
 	s = s.Scope("transforms.WriteEvaluationReport")
 	rows := beam.Combine(s, &collectQueriesFn{}, results)
 	info := beam.ParDo(s, &evalInfoFn{}, catalog)
-	return beam.ParDo(s, &writeReportFn{Dir: dir}, rows, beam.SideInput{Input: info}, beam.SideInput{Input: rejects})
+	report := beam.ParDo(s, &writeReportFn{Dir: dir}, rows, beam.SideInput{Input: info}, beam.SideInput{Input: rejects})
+	return beam.ParDo(s, &dropCatalogFn{}, report, beam.SideInput{Input: catalog})
+}
+
+// dropCatalogFn removes the catalog's block files once the report is
+// written, and passes the report's path on.
+type dropCatalogFn struct{}
+
+func (dropCatalogFn) ProcessElement(ctx context.Context, report string, info catalogInfo, emit func(string)) error {
+	if err := dropCatalog(ctx, info); err != nil {
+		return err
+	}
+	emit(report)
+	return nil
 }
 
 // queryRows holds QueryResults as flat slices (a Beam accumulator).
@@ -101,7 +115,7 @@ type evalInfo struct {
 
 type evalInfoFn struct{}
 
-func (evalInfoFn) ProcessElement(c metrics.Catalog, emit func(evalInfo)) {
+func (evalInfoFn) ProcessElement(c catalogInfo, emit func(evalInfo)) {
 	emit(evalInfo{Distance: c.Distance, Model: c.Model, Reducer: c.Reducer, Dim: c.Dim, GroupBy: c.GroupBy})
 }
 

@@ -43,10 +43,12 @@ func evalTestEmbeddings(t *testing.T) []schema.Embedding {
 	return embs
 }
 
-// TestEvaluateMatchesPlainGo runs Evaluate on prism with small block pairs
-// (so that every query's counts are summed over several catalog blocks) and
-// checks the report equals metrics.Evaluate's, which is checked against the
-// torch reference in model/metrics.
+// TestEvaluateMatchesPlainGo runs Evaluate on prism with small query blocks,
+// catalog steps and block files (so that the catalog is read back from
+// several files and every query's counts are summed over several catalog
+// ranges) and checks the report equals metrics.Evaluate's, which is checked
+// against the torch reference in model/metrics, and that the block files are
+// removed.
 func TestEvaluateMatchesPlainGo(t *testing.T) {
 	embs := evalTestEmbeddings(t)
 	cfg := metrics.Config{Distance: metrics.Cosine, GroupBy: []string{"year"}}
@@ -60,8 +62,9 @@ func TestEvaluateMatchesPlainGo(t *testing.T) {
 	embs = append(embs, bad)
 
 	p, s := beam.NewPipelineWithRoot()
-	dir := t.TempDir()
-	results, rejects, catalog := Evaluate(s, EvaluateConfig{Metrics: cfg, PairQueries: 37, PairCatalog: 101}, beam.CreateList(s, embs))
+	dir, tmp := t.TempDir(), t.TempDir()
+	results, rejects, catalog := Evaluate(s, EvaluateConfig{Metrics: cfg, PairQueries: 37, PairCatalog: 101, TempDir: tmp, BlockRows: 13},
+		beam.CreateList(s, embs))
 	WriteEvaluationReport(s, dir, results, rejects, catalog)
 	if err := ptest.Run(p); err != nil {
 		t.Fatal(err)
@@ -69,6 +72,9 @@ func TestEvaluateMatchesPlainGo(t *testing.T) {
 	got, err := ReadReport(context.Background(), filepath.Join(dir, ReportFile))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("catalog blocks left behind: %v", left)
 	}
 	if got.Overall != want.Overall {
 		t.Errorf("overall:\n got %+v\nwant %+v", got.Overall, want.Overall)

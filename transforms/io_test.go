@@ -93,8 +93,8 @@ func TestReadSongsWriteEmbeddings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := res.Counter("vindex.read.row_groups"); got != 3+3 {
-		t.Errorf("row groups read = %d, want 6", got)
+	if got := res.Counter("vindex.read.ranges"); got != 3+3 {
+		t.Errorf("ranges read = %d, want 6 (one per row group: groups of 3 and 2 rows)", got)
 	}
 	if got := res.Counter("vindex." + SongsRead); got != int64(len(good)+1) {
 		t.Errorf("songs read = %d, want %d", got, len(good)+1)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"iter"
 	"reflect"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -18,13 +20,16 @@ func init() {
 	beam.RegisterType(reflect.TypeOf((*schema.Embedding)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*schema.Reject)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*datasetFile)(nil)).Elem())
-	beam.RegisterType(reflect.TypeOf((*rowGroup)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*rowRange)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*listFn)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*footerFn)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*readSongsFn)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*readEmbeddingsFn)(nil)).Elem())
 	register.Emitter1[datasetFile]()
-	register.Emitter1[rowGroup]()
+	register.Emitter1[rowRange]()
+	register.Function1x2(keyRange)
+	register.Function3x0(ungroupRanges)
+	register.Iter1[rowRange]()
 	register.Emitter1[schema.Song]()
 	register.Emitter1[schema.Embedding]()
 	register.Emitter1[schema.Reject]()
@@ -34,18 +39,48 @@ func init() {
 // SongsRejected).
 var (
 	embeddingsRead = NewProgressCounter(EmbeddingsRead)
-	rowGroupsRead  = beam.NewCounter(CounterNamespace, "read.row_groups")
+	rangesRead     = beam.NewCounter(CounterNamespace, "read.ranges")
+	// readBundles counts the bundles that read at least one range: a file
+	// of one row group read in more than one bundle shows here.
+	readBundles = beam.NewCounter(CounterNamespace, "read.bundles")
 )
+
+// ReadOptions bound the unit of parallel reading, a range of rows of one
+// row group: at most MaxRows rows and, as the footer's uncompressed size
+// tells, about MaxBytes bytes (so that long songs make shorter ranges). A
+// range holds at least one row.
+type ReadOptions struct {
+	MaxRows  int64 // 0: 16 for songs, 4096 for embeddings
+	MaxBytes int64 // 0: 4 MiB for songs (≈ 35 songs of 218 s), 16 MiB for embeddings
+}
+
+func (o ReadOptions) orDefault(rows, bytes int64) ReadOptions {
+	if o.MaxRows <= 0 {
+		o.MaxRows = rows
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = bytes
+	}
+	return o
+}
 
 // datasetFile is one file of a dataset: schema.DatasetFile (Rows, Bytes -1
 // and SHA256 "" where no manifest lists it).
 type datasetFile schema.DatasetFile
 
-// rowGroup is the unit of parallel reading: one row group of one file.
-type rowGroup struct {
+// rowRange is the unit of parallel reading: rows [Lo, Hi) of one row group
+// of one file (offsets inside the group); First is the index in the file of
+// the group's first row (for messages).
+type rowRange struct {
 	File     string
 	RowGroup int
-	Rows     int64
+	Lo, Hi   int64
+	First    int64
+}
+
+// String names the range's rows as indices in the file.
+func (r rowRange) String() string {
+	return fmt.Sprintf("%s row group %d rows %d to %d (%d songs)", r.File, r.RowGroup, r.First+r.Lo, r.First+r.Hi-1, r.Hi-r.Lo)
 }
 
 // ReadSongs reads the feature files a pattern names (a file, a folder, or a
@@ -53,41 +88,75 @@ type rowGroup struct {
 // schema.ListDataset for folders and manifests) and returns a
 // PCollection<schema.Song> of the valid songs and a PCollection<schema.Reject>
 // of the rows that could not be decoded (stage "read") or failed
-// schema.ValidateSong (stage "validate"). Song.File names each song's file.
+// schema.ValidateSong (stage "validate"). Song.File and Song.Row name each
+// song's file and its row in it.
 //
-// Work is split by row group: the pattern is listed, footers are read in
-// parallel, and each row group becomes one element after a Reshuffle, so a
-// catalog of many large files spreads over all workers and a worker holds at
-// most a batch of one row group's songs at a time. The songs come out of a
-// plain ParDo: a per-song ParDo applied to them (transforms.Embed) fuses with
-// the reader, so features never cross a stage boundary.
+// Work is split by songs, whatever the writer's row-group size: the pattern
+// is listed, footers are read in parallel, each row group is cut into ranges
+// of at most 16 songs (fewer for long songs; see ReadOptions), and each range
+// becomes one element, redistributed over the workers by key. A one-row-group file written by
+// DuckDB or pyarrow thus spreads over every worker (and over prism's
+// bundles), and a worker holds one range's songs at a time. The songs come
+// out of a plain ParDo: a per-song ParDo applied to them (transforms.Embed)
+// fuses with the reader, so features never cross a stage boundary.
 //
-// A pattern that names no file fails the pipeline; a file that cannot be
-// opened becomes one reject (SongID "") and the others are read.
+// A pattern that names no file fails the pipeline. Lost songs are counted
+// honestly: a file that cannot be opened becomes one reject (SongID "")
+// counting the songs its manifest lists (or saying that their number is
+// unknown), and a range that cannot be decoded one reject naming the file and
+// its rows and counting every song it lost.
 func ReadSongs(s beam.Scope, pattern string) (songs, rejects beam.PCollection) {
+	return ReadSongsWith(s, pattern, ReadOptions{})
+}
+
+// ReadSongsWith is ReadSongs with explicit range bounds.
+func ReadSongsWith(s beam.Scope, pattern string, opt ReadOptions) (songs, rejects beam.PCollection) {
 	s = s.Scope("transforms.ReadSongs")
-	groups, fileRejects := rowGroups(s, pattern)
-	songs, rowRejects := beam.ParDo2(s, &readSongsFn{}, groups)
+	opt = opt.orDefault(16, 4<<20)
+	ranges, fileRejects := rowRanges(s, pattern, opt)
+	songs, rowRejects := beam.ParDo2(s, &readSongsFn{}, ranges)
 	return songs, beam.Flatten(s, fileRejects, rowRejects)
 }
 
-// ReadEmbeddings reads the embedding files a pattern names, like ReadSongs,
-// and returns a PCollection<schema.Embedding> and a
-// PCollection<schema.Reject> of the rows that could not be decoded or failed
-// schema.ValidateEmbedding.
+// ReadEmbeddings reads the embedding files a pattern names, like ReadSongs
+// (ranges of at most 4096 rows), and returns a PCollection<schema.Embedding>
+// and a PCollection<schema.Reject> of the rows that could not be decoded or
+// failed schema.ValidateEmbedding.
 func ReadEmbeddings(s beam.Scope, pattern string) (embs, rejects beam.PCollection) {
 	s = s.Scope("transforms.ReadEmbeddings")
-	groups, fileRejects := rowGroups(s, pattern)
-	embs, rowRejects := beam.ParDo2(s, &readEmbeddingsFn{}, groups)
+	ranges, fileRejects := rowRanges(s, pattern, ReadOptions{}.orDefault(4096, 16<<20))
+	embs, rowRejects := beam.ParDo2(s, &readEmbeddingsFn{}, ranges)
 	return embs, beam.Flatten(s, fileRejects, rowRejects)
 }
 
-// rowGroups expands a pattern into a PCollection<rowGroup>, reshuffled.
-func rowGroups(s beam.Scope, pattern string) (groups, rejects beam.PCollection) {
+// rowRanges expands a pattern into a PCollection<rowRange>, redistributed.
+//
+// The ranges are spread by a GroupByKey on a hash of each range (then
+// ungrouped), not by beam.Reshuffle: on Flink (job server 2.62, batch) a
+// Reshuffle of a few elements left every range of a one-row-group file on
+// one task slot (measured: 6 ranges in 1 bundle of 2), whereas distinct keys
+// are hash-partitioned over the slots. On prism both behave alike.
+func rowRanges(s beam.Scope, pattern string, opt ReadOptions) (ranges, rejects beam.PCollection) {
 	files := beam.ParDo(s, &listFn{}, beam.Create(s, pattern))
 	files = beam.Reshuffle(s, files)
-	groups, rejects = beam.ParDo2(s, &footerFn{}, files)
-	return beam.Reshuffle(s, groups), rejects
+	ranges, rejects = beam.ParDo2(s, &footerFn{MaxRows: opt.MaxRows, MaxBytes: opt.MaxBytes}, files)
+	grouped := beam.GroupByKey(s, beam.ParDo(s, keyRange, ranges))
+	return beam.ParDo(s, ungroupRanges, grouped), rejects
+}
+
+// keyRange keys a range by a hash of its place, so that ranges spread over
+// the runner's key groups.
+func keyRange(r rowRange) (uint32, rowRange) {
+	h := fnv.New32a()
+	fmt.Fprintf(h, "%s\x00%d\x00%d", r.File, r.RowGroup, r.Lo)
+	return h.Sum32(), r
+}
+
+func ungroupRanges(_ uint32, rs func(*rowRange) bool, emit func(rowRange)) {
+	var r rowRange
+	for rs(&r) {
+		emit(r)
+	}
 }
 
 // listFn lists the files of a dataset pattern.
@@ -104,33 +173,56 @@ func (f *listFn) ProcessElement(ctx context.Context, pattern string, emit func(d
 	return nil
 }
 
-// footerFn reads a file's footer and emits its non-empty row groups.
+// footerFn reads a file's footer and cuts its row groups into ranges.
 type footerFn struct {
+	MaxRows, MaxBytes int64
+
 	o *storage.Opener
 }
 
 func (f *footerFn) Setup()    { f.o = &storage.Opener{} }
 func (f *footerFn) Teardown() { f.o.Close() }
 
-func (f *footerFn) ProcessElement(ctx context.Context, df datasetFile, emit func(rowGroup), reject func(schema.Reject)) error {
+func (f *footerFn) ProcessElement(ctx context.Context, df datasetFile, emit func(rowRange), reject func(schema.Reject)) error {
 	if err := verifyListed(ctx, f.o, df); err != nil {
 		return err // a listed file missing or changed fails the run (verify.go)
 	}
 	pf, closer, err := openDatasetFile(ctx, f.o, df.Path)
 	if err != nil {
-		rejectFile(ctx, reject, df.Path, err)
+		rejectFile(ctx, reject, df.Path, df.Rows, err)
 		return nil
 	}
 	defer closer.Close()
 	if df.Rows >= 0 && pf.NumRows() != df.Rows {
 		return fmt.Errorf("transforms: %s: %w: %d rows, manifest says %d", df.Path, schema.ErrChanged, pf.NumRows(), df.Rows)
 	}
-	for i := range pf.NumRowGroups() {
-		if n := pf.RowGroupRows(i); n > 0 {
-			emit(rowGroup{File: df.Path, RowGroup: i, Rows: n})
+	first := int64(0)
+	for g := range pf.NumRowGroups() {
+		n := pf.RowGroupRows(g)
+		for _, r := range cutRowGroup(n, pf.RowGroupBytes(g), f.MaxRows, f.MaxBytes) {
+			emit(rowRange{File: df.Path, RowGroup: g, Lo: r[0], Hi: r[1], First: first})
 		}
+		first += n
 	}
 	return nil
+}
+
+// cutRowGroup cuts a row group of n rows and bytes uncompressed bytes into
+// near-equal ranges of at most maxRows rows and about maxBytes bytes.
+func cutRowGroup(n, bytes, maxRows, maxBytes int64) [][2]int64 {
+	if n <= 0 {
+		return nil
+	}
+	per := maxRows
+	if bytes > 0 && maxBytes > 0 {
+		per = min(per, max(1, maxBytes*n/bytes))
+	}
+	parts := (n + per - 1) / per
+	out := make([][2]int64, 0, parts)
+	for i := range parts {
+		out = append(out, [2]int64{i * n / parts, (i + 1) * n / parts})
+	}
+	return out
 }
 
 func openDatasetFile(ctx context.Context, o *storage.Opener, path string) (*schema.File, interface{ Close() error }, error) {
@@ -146,10 +238,31 @@ func openDatasetFile(ctx context.Context, o *storage.Opener, path string) (*sche
 	return pf, r, nil
 }
 
-// rejectFile records a file (or row group) that could not be read at all.
-func rejectFile(ctx context.Context, reject func(schema.Reject), path string, err error) {
-	CountRejected(ctx, 1)
-	reject(schema.Reject{File: path, Stage: schema.StageRead, Reason: err.Error()})
+// rejectFile records a file that could not be read at all: rows is the
+// number of songs its manifest lists, or -1 when unknown (then the reason
+// says so and the reject counts as one).
+func rejectFile(ctx context.Context, reject func(schema.Reject), path string, rows int64, err error) {
+	what := fmt.Sprintf("%s: all %d songs (rows 0 to %d) lost", path, rows, rows-1)
+	switch {
+	case rows < 0:
+		what, rows = path+": number of songs lost unknown (no manifest; counted as 1)", 1
+	case rows == 0:
+		what, rows = path+": no songs lost (empty file)", 0
+	}
+	CountRejected(ctx, rows)
+	reject(schema.Reject{File: path, Stage: schema.StageRead, Reason: what + ": " + err.Error()})
+}
+
+// rejectLost records rows [from, to) of a file (indices in the file) that
+// could not be read: one reject, counting every song lost.
+func rejectLost(ctx context.Context, reject func(schema.Reject), path string, from, to int64, err error) {
+	CountRejected(ctx, to-from)
+	reason := err.Error()
+	var re *schema.RangeError
+	if !errors.As(err, &re) {
+		reason = fmt.Sprintf("%s: rows %d to %d (%d songs) lost: %v", path, from, to-1, to-from, err)
+	}
+	reject(schema.Reject{File: path, Stage: schema.StageRead, Reason: reason})
 }
 
 // rejectRow records one row: stage read for a *schema.RowError, else stage.
@@ -165,75 +278,114 @@ func rejectRow(ctx context.Context, reject func(schema.Reject), songID, path, st
 	reject(schema.Reject{SongID: songID, File: path, Stage: stage, Reason: err.Error()})
 }
 
-// readSongsFn reads the songs of one row group.
-type readSongsFn struct {
-	o *storage.Opener
+// rangeReader is what readSongsFn and readEmbeddingsFn share: how to read
+// one kind of row from a range, and what to check and count.
+type rangeReader[T any] struct {
+	rows     func(f *schema.File, rg int, lo, hi int64) iter.Seq2[T, error]
+	id       func(*T) string
+	validate func(*T) error
+	read     func(ctx context.Context, n int64) // counts rows read
 }
 
-func (f *readSongsFn) Setup()    { f.o = &storage.Opener{} }
-func (f *readSongsFn) Teardown() { f.o.Close() }
-
-func (f *readSongsFn) ProcessElement(ctx context.Context, rg rowGroup, emit func(schema.Song), reject func(schema.Reject)) error {
-	pf, closer, err := openDatasetFile(ctx, f.o, rg.File)
+// readRange reads the rows of r, emitting the valid ones and rejecting the
+// others; a failure of the range rejects (and counts) every row it lost.
+func readRange[T any](ctx context.Context, o *storage.Opener, how rangeReader[T], r rowRange, emit func(T), reject func(schema.Reject)) {
+	from, to := r.First+r.Lo, r.First+r.Hi
+	pf, closer, err := openDatasetFile(ctx, o, r.File)
 	if err != nil {
-		rejectFile(ctx, reject, rg.File, fmt.Errorf("row group %d (%d rows): %w", rg.RowGroup, rg.Rows, err))
-		return nil
+		rejectLost(ctx, reject, r.File, from, to, err)
+		return
 	}
 	defer closer.Close()
-	rowGroupsRead.Inc(ctx, 1)
-	for song, err := range pf.Songs(rg.RowGroup) {
+	rangesRead.Inc(ctx, 1)
+	next := from // the first row not yet accounted for
+	for row, err := range how.rows(pf, r.RowGroup, r.Lo, r.Hi) {
 		var re *schema.RowError
+		var ge *schema.RangeError
 		switch {
 		case errors.As(err, &re):
-			CountRead(ctx, 1) // read, though not decodable: a song of the catalog all the same
-			rejectRow(ctx, reject, song.SongID, rg.File, schema.StageRead, err)
+			how.read(ctx, 1) // read, though not decodable: a row of the dataset all the same
+			rejectRow(ctx, reject, how.id(&row), r.File, schema.StageRead, err)
+			next = re.Row + 1
+			continue
+		case errors.As(err, &ge):
+			how.read(ctx, ge.To-ge.From) // lost rows count as read (and rejected), so progress reaches the total
+			rejectLost(ctx, reject, r.File, ge.From, ge.To, err)
+			next = ge.To
 			continue
 		case err != nil:
-			rejectFile(ctx, reject, rg.File, fmt.Errorf("row group %d (%d rows): %w", rg.RowGroup, rg.Rows, err))
+			how.read(ctx, to-next)
+			rejectLost(ctx, reject, r.File, next, to, err)
+			next = to
 			continue
 		}
-		CountRead(ctx, 1)
-		if verr := schema.ValidateSong(&song); verr != nil {
-			rejectRow(ctx, reject, song.SongID, rg.File, schema.StageValidate, verr)
+		next++
+		how.read(ctx, 1)
+		if verr := how.validate(&row); verr != nil {
+			rejectRow(ctx, reject, how.id(&row), r.File, schema.StageValidate, verr)
 			continue
 		}
-		emit(song)
+		emit(row)
 	}
-	return nil
+	if next < to { // the file held fewer rows than its footer declared
+		how.read(ctx, to-next)
+		rejectLost(ctx, reject, r.File, next, to, fmt.Errorf("%w: rows missing", schema.ErrBadFile))
+	}
 }
 
-// readEmbeddingsFn reads the embeddings of one row group.
-type readEmbeddingsFn struct {
-	o *storage.Opener
+var (
+	songRows = rangeReader[schema.Song]{
+		rows:     (*schema.File).SongRange,
+		id:       func(s *schema.Song) string { return s.SongID },
+		validate: schema.ValidateSong,
+		read:     CountRead,
+	}
+	embeddingRows = rangeReader[schema.Embedding]{
+		rows:     (*schema.File).EmbeddingRange,
+		id:       func(e *schema.Embedding) string { return e.SongID },
+		validate: schema.ValidateEmbedding,
+		read:     embeddingsRead.Inc,
+	}
+)
+
+// rangeFn is the state of a reading DoFn: an opener and whether the bundle
+// has been counted.
+type rangeFn struct {
+	o       *storage.Opener
+	counted bool
 }
 
-func (f *readEmbeddingsFn) Setup()    { f.o = &storage.Opener{} }
-func (f *readEmbeddingsFn) Teardown() { f.o.Close() }
+func (f *rangeFn) Setup()       { f.o = &storage.Opener{} }
+func (f *rangeFn) Teardown()    { f.o.Close() }
+func (f *rangeFn) StartBundle() { f.counted = false }
 
-func (f *readEmbeddingsFn) ProcessElement(ctx context.Context, rg rowGroup, emit func(schema.Embedding), reject func(schema.Reject)) error {
-	pf, closer, err := openDatasetFile(ctx, f.o, rg.File)
-	if err != nil {
-		rejectFile(ctx, reject, rg.File, fmt.Errorf("row group %d (%d rows): %w", rg.RowGroup, rg.Rows, err))
-		return nil
+func (f *rangeFn) countBundle(ctx context.Context) {
+	if !f.counted {
+		readBundles.Inc(ctx, 1)
+		f.counted = true
 	}
-	defer closer.Close()
-	rowGroupsRead.Inc(ctx, 1)
-	for e, err := range pf.Embeddings(rg.RowGroup) {
-		var re *schema.RowError
-		switch {
-		case errors.As(err, &re):
-			rejectRow(ctx, reject, e.SongID, rg.File, schema.StageRead, err)
-			continue
-		case err != nil:
-			rejectFile(ctx, reject, rg.File, fmt.Errorf("row group %d (%d rows): %w", rg.RowGroup, rg.Rows, err))
-			continue
-		}
-		embeddingsRead.Inc(ctx, 1)
-		if verr := schema.ValidateEmbedding(&e); verr != nil {
-			rejectRow(ctx, reject, e.SongID, rg.File, schema.StageValidate, verr)
-			continue
-		}
-		emit(e)
-	}
-	return nil
+}
+
+// readSongsFn reads the songs of one row range.
+type readSongsFn struct{ rangeFn }
+
+func (f *readSongsFn) StartBundle(emit func(schema.Song), reject func(schema.Reject)) {
+	f.rangeFn.StartBundle()
+}
+
+func (f *readSongsFn) ProcessElement(ctx context.Context, r rowRange, emit func(schema.Song), reject func(schema.Reject)) {
+	f.countBundle(ctx)
+	readRange(ctx, f.o, songRows, r, emit, reject)
+}
+
+// readEmbeddingsFn reads the embeddings of one row range.
+type readEmbeddingsFn struct{ rangeFn }
+
+func (f *readEmbeddingsFn) StartBundle(emit func(schema.Embedding), reject func(schema.Reject)) {
+	f.rangeFn.StartBundle()
+}
+
+func (f *readEmbeddingsFn) ProcessElement(ctx context.Context, r rowRange, emit func(schema.Embedding), reject func(schema.Reject)) {
+	f.countBundle(ctx)
+	readRange(ctx, f.o, embeddingRows, r, emit, reject)
 }

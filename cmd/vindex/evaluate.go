@@ -40,7 +40,7 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&distance, "distance", "", "cosine, sqeuclidean or pearson (default: the model's, see above)")
 	fs.Var(&groupBy, "group-by", "column to group MAP/MR1 by: year, instrumental, artist, title, duration_s or an extra column (repeat or comma-separate for several)")
 	fs.IntVar(&cfg.PairQueries, "pair-queries", 0, "queries per work element (0: 1024)")
-	fs.IntVar(&cfg.PairCatalog, "pair-catalog", 0, "catalog songs per work element (0: 32768)")
+	fs.IntVar(&cfg.PairCatalog, "pair-catalog", 0, "catalog songs scored at a time within a work element (0: the whole catalog)")
 	fs.IntVar(&cfg.Workers, "workers", 0, "goroutines per work element (0: GOMAXPROCS)")
 	overwrite := addOverwriteFlag(fs)
 	rf := addRunnerFlags(fs)

@@ -47,8 +47,9 @@
 //     BlockQueries × BlockCatalog float32) is the largest temporary; memory
 //     is O(N·d).
 //   - The rank counts are additive over catalog blocks (PartialCounts), so a
-//     distributed runner sums them per query (transforms.Evaluate does so with
-//     a CombinePerKey) and gets bit-identical results to Evaluate.
+//     distributed runner may sum them per query and gets bit-identical
+//     results to Evaluate (transforms.Evaluate scores each query block
+//     against the whole catalog, in steps of EvaluateConfig.PairCatalog).
 //   - Relevant-versus-relevant order is decided once per query from one set of
 //     similarities, so the ranks of a query's relevant items are always a
 //     strictly increasing sequence, whatever kernel computes the tiles.

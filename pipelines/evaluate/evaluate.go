@@ -37,8 +37,9 @@ type Config struct {
 	Distance metrics.Distance
 	// GroupBy names columns to group MAP/MR1 by, besides clique size.
 	GroupBy []string
-	// PairQueries, PairCatalog: (query block, catalog block) element sizes
-	// (0: defaults). Workers: goroutines per element (0: GOMAXPROCS).
+	// PairQueries: queries per element; PairCatalog: catalog songs scored at
+	// a time within an element (0: defaults, see transforms.EvaluateConfig).
+	// Workers: goroutines per element (0: GOMAXPROCS).
 	PairQueries, PairCatalog, Workers int
 
 	// distances holds the resolved distance of each set (set by Validate).
@@ -146,8 +147,14 @@ func Build(s beam.Scope, cfg Config) []beam.PCollection {
 // Set evaluates one embedding set (PCollection<schema.Embedding>) and writes
 // its report into dir; rejects of earlier stages (PCollection<schema.Reject>)
 // are listed in the report with the evaluation's own. It returns the
-// singleton PCollection<string> holding the path of report.json.
+// singleton PCollection<string> holding the path of report.json. The
+// catalog's temporary block files go under ec.TempDir or, for a report on an
+// object store (where a cluster's workers share nothing else), under
+// dir/_tmp; they are removed once the report is written.
 func Set(s beam.Scope, ec transforms.EvaluateConfig, embs beam.PCollection, dir string, rejects ...beam.PCollection) beam.PCollection {
+	if ec.TempDir == "" && !storage.IsLocal(dir) {
+		ec.TempDir = storage.Join(dir, "_tmp")
+	}
 	results, evalRejects, catalog := transforms.Evaluate(s, ec, embs)
 	all := append([]beam.PCollection{evalRejects}, rejects...)
 	if len(all) > 1 {

@@ -5,6 +5,13 @@
 //
 //	go run ./bench/metrics/gobench -bench_npy emb.npy -bench_labels labels.json
 //	go run ./bench/metrics/gobench -bench_synthetic 100000 -bench_dim 256 [-bench_beam]
+//
+// For the scale figures (bench/scale/evaluate.sh), the catalog is written once
+// as Parquet and the Beam pipeline reads it as vindex evaluate does, so that
+// the process's peak RSS is the pipeline's own:
+//
+//	gobench -bench_synthetic 100000 -bench_write DIR      # write DIR/embeddings.parquet, exit
+//	gobench -bench_beam -bench_parquet DIR                 # ReadEmbeddings → Evaluate → report on prism
 package main
 
 import (
@@ -14,6 +21,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -37,6 +45,8 @@ func main() {
 	useBeam := flag.Bool("bench_beam", false, "run the Beam pipeline on prism instead of metrics.Evaluate")
 	out := flag.String("bench_out", "", "report folder for -beam (default: a temp folder)")
 	prof := flag.String("bench_cpuprofile", "", "write a CPU profile to this file")
+	write := flag.String("bench_write", "", "write the catalog as Parquet into this folder and exit")
+	parquet := flag.String("bench_parquet", "", "with -bench_beam: read the catalog from this Parquet folder")
 	flag.Parse()
 	if *prof != "" {
 		f, err := os.Create(*prof)
@@ -52,7 +62,16 @@ func main() {
 		defer pprof.StopCPUProfile()
 	}
 	beam.Init()
-	if err := run(*npyPath, *labels, *synth, *dim, *useBeam, *out); err != nil {
+	var err error
+	switch {
+	case *write != "":
+		err = writeParquet(*write, *synth, *dim)
+	case *parquet != "":
+		err = runParquet(*parquet, *out)
+	default:
+		err = run(*npyPath, *labels, *synth, *dim, *useBeam, *out)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "gobench:", err)
 		os.Exit(1)
 	}
@@ -98,6 +117,45 @@ func run(npyPath, labels string, synth, dim int, useBeam bool, out string) error
 	secs := time.Since(start).Seconds()
 	b, _ := json.Marshal(map[string]any{"seconds": secs, "cpu_seconds": cpuSeconds() - cpu0, "peak_rss_mb": peakRSS(), "rss_after_load_mb": loadRSS,
 		"n": len(embs), "map": f.MAP, "mrr": f.RefMRR, "mr": f.RefMR, "mr1": f.MR1, "top1": f.Top1, "top10": f.Top10, "beam": useBeam})
+	fmt.Println(string(b))
+	return nil
+}
+
+func writeParquet(dir string, n, d int) error {
+	embs := synthetic(n, d)
+	for i := range embs {
+		embs[i].ContentHash = "h"
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return schema.WriteEmbeddingsFile(filepath.Join(dir, "embeddings.parquet"), embs, schema.WriterOptions{})
+}
+
+// runParquet runs ReadEmbeddings → Evaluate → WriteEvaluationReport on prism.
+func runParquet(in, out string) error {
+	if out == "" {
+		var err error
+		if out, err = os.MkdirTemp("", "gobench"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(out)
+	}
+	start, cpu0 := time.Now(), cpuSeconds()
+	p, s := beam.NewPipelineWithRoot()
+	embs, readRejects := transforms.ReadEmbeddings(s, in)
+	res, rej, cat := transforms.Evaluate(s, transforms.EvaluateConfig{Metrics: metrics.Config{Distance: metrics.Cosine}}, embs)
+	transforms.WriteEvaluationReport(s, out, res, beam.Flatten(s, rej, readRejects), cat)
+	if _, err := runners.Run(context.Background(), p, runners.Options{}); err != nil {
+		return err
+	}
+	rep, err := transforms.ReadReport(context.Background(), filepath.Join(out, transforms.ReportFile))
+	if err != nil {
+		return err
+	}
+	f := rep.Overall
+	b, _ := json.Marshal(map[string]any{"seconds": time.Since(start).Seconds(), "cpu_seconds": cpuSeconds() - cpu0, "peak_rss_mb": peakRSS(),
+		"n": rep.QueriesWithVersions + rep.QueriesNoVersions, "map": f.MAP, "mrr": f.RefMRR, "mr": f.RefMR, "mr1": f.MR1, "top1": f.Top1, "top10": f.Top10, "beam": true, "parquet": true})
 	fmt.Println(string(b))
 	return nil
 }
