@@ -144,11 +144,13 @@ func rowRanges(s beam.Scope, pattern string, opt ReadOptions) (ranges, rejects b
 	return beam.ParDo(s, ungroupRanges, grouped), rejects
 }
 
-// keyRange keys a range by a hash of its place, so that ranges spread over
-// the runner's key groups.
+// keyRange keys a range by a hash of its place in the catalog (the file's
+// base name, the row group, the first row), so that ranges spread over the
+// runner's key groups, and spread the same way on every run: the folder is
+// left out, so a catalog read from another place is cut and spread alike.
 func keyRange(r rowRange) (uint32, rowRange) {
 	h := fnv.New32a()
-	fmt.Fprintf(h, "%s\x00%d\x00%d", r.File, r.RowGroup, r.Lo)
+	fmt.Fprintf(h, "%s\x00%d\x00%d", storage.Base(r.File), r.RowGroup, r.Lo)
 	return h.Sum32(), r
 }
 
