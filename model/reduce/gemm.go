@@ -51,22 +51,7 @@ func gemmTN(dst, a, b []float64, k, m, n int, sc *syrkScratch) {
 			}
 			continue
 		}
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		for range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					blk := int(next.Add(1) - 1)
-					if blk >= blocks {
-						return
-					}
-					work(blk)
-				}
-			}()
-		}
-		wg.Wait()
+		forBlocks(blocks, workers, work)
 	}
 }
 
@@ -87,4 +72,26 @@ func transpose(dst, a []float64, m, n int) []float64 {
 		}
 	}
 	return dst
+}
+
+// forBlocks runs work(0..blocks-1) on workers goroutines, each taking the
+// next block as it finishes one (blocks run first to last, so put the
+// largest first and the work balances).
+func forBlocks(blocks, workers int, work func(blk int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				blk := int(next.Add(1) - 1)
+				if blk >= blocks {
+					return
+				}
+				work(blk)
+			}
+		}()
+	}
+	wg.Wait()
 }

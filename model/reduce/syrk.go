@@ -3,8 +3,6 @@ package reduce
 import (
 	"math"
 	"runtime"
-	"sync"
-	"sync/atomic"
 )
 
 // A symmetric rank-k update in float64 for Moments, exact on integer data:
@@ -137,24 +135,8 @@ func syrkExact(acc []int64, x []float64, cuts []int, d int, s *syrkScratch) {
 		}
 		return
 	}
-	// Blocks run first to last (the first are the largest); each worker
-	// takes the next one, so the work balances.
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				blk := int(next.Add(1) - 1)
-				if blk >= blocks {
-					return
-				}
-				syrkBlock(acc, s.pa, s.pb, cuts, d, blk)
-			}
-		}()
-	}
-	wg.Wait()
+	// Blocks run first to last (the first are the largest).
+	forBlocks(blocks, workers, func(blk int) { syrkBlock(acc, s.pa, s.pb, cuts, d, blk) })
 }
 
 // syrkBlock adds the rows of block blk (panels of 6) of the upper triangle.
