@@ -218,6 +218,10 @@ func gcsCompare(ctx context.Context, obj *gcs.ObjectHandle, uri string, old []by
 		return gcs.Conditions{}, fmt.Errorf("storage: %s: %w", uri, ErrChanged)
 	}
 	r, err := obj.Generation(attrs.Generation).NewReader(ctx)
+	if errors.Is(err, gcs.ErrObjectNotExist) {
+		// Replaced between Attrs and the read: that generation is gone.
+		return gcs.Conditions{}, fmt.Errorf("storage: %s: replaced meanwhile: %w", uri, ErrChanged)
+	}
 	if err != nil {
 		return gcs.Conditions{}, fmt.Errorf("storage: reading %s: %w", uri, err)
 	}
