@@ -53,7 +53,7 @@ func pooledSynth(t *testing.T, w *model.Weights, seed uint64) *train.Data {
 // embeddings TestStudentMatchesPyTorch compares with.
 func TestStudentFixture(t *testing.T) {
 	if !*update {
-		t.Skip("run with -update-student to rewrite the student fixture")
+		t.Skip("skipped because it only rewrites the student fixture: run with -update-student")
 	}
 	sd, err := model.LoadCheckpoint(teacherFile)
 	if err != nil {
