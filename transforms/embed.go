@@ -1,7 +1,6 @@
 package transforms
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"reflect"
@@ -241,13 +240,9 @@ func loadWeights(ctx context.Context, uri string, cfg model.Config) (*model.Weig
 	if w, ok := weightsCache.m[key]; ok {
 		return w, nil
 	}
-	b, err := readURI(ctx, uri)
+	sd, err := ReadStateDict(ctx, uri)
 	if err != nil {
 		return nil, err
-	}
-	sd, err := model.ReadCheckpoint(bytes.NewReader(b), int64(len(b)))
-	if err != nil {
-		return nil, fmt.Errorf("transforms: weights %s: %w", uri, err)
 	}
 	w, err := model.NewWeights(sd, cfg)
 	if err != nil {
