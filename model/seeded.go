@@ -1,10 +1,12 @@
 package model
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
+	"os"
 
 	"github.com/vindex/vindex/model/safetensors"
 	"github.com/vindex/vindex/model/statedict"
@@ -65,6 +67,20 @@ func WriteSeededCheckpoint(w io.Writer, d int, seed uint64) error {
 	meta := map[string]string{"vindex.note": "UNTRAINED: seeded initialisation of MOVEModel(emb_size, 4, 3), for demonstration only",
 		"vindex.seed": fmt.Sprint(seed)}
 	if err := safetensors.Write(w, SeededCheckpoint(d, seed), meta); err != nil {
+		return fmt.Errorf("model: %w", err)
+	}
+	return nil
+}
+
+// SeededCheckpointFile writes SeededCheckpoint(d, seed) as a safetensors
+// file at the local path (for tests, benchmarks and examples; vindex demo
+// publishes it through package storage).
+func SeededCheckpointFile(path string, d int, seed uint64) error {
+	var b bytes.Buffer
+	if err := WriteSeededCheckpoint(&b, d, seed); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("model: %w", err)
 	}
 	return nil

@@ -18,7 +18,6 @@ import (
 	"github.com/fsouza/fake-gcs-server/fakestorage"
 
 	"github.com/vindex/vindex/model"
-	"github.com/vindex/vindex/model/safetensors"
 	"github.com/vindex/vindex/model/search"
 	"github.com/vindex/vindex/pipelines/index"
 	"github.com/vindex/vindex/pipelines/reindex"
@@ -174,14 +173,9 @@ func TestFeatures(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	weights := filepath.Join(dir, "w.safetensors")
-	f, err := os.Create(weights)
-	if err != nil {
+	if err := model.SeededCheckpointFile(weights, 16, 1); err != nil {
 		t.Fatal(err)
 	}
-	if err := safetensors.Write(f, model.SeededCheckpoint(16, 1), nil); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
 	info := index.Info{Weights: weights, Dim: 16, Distance: "cosine", Search: index.EmbeddingsDir, Created: time.Now()}
 	e, err := NewEmbedder(ctx, "", &info, 16)
 	if err != nil {

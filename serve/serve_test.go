@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/vindex/vindex/model"
-	"github.com/vindex/vindex/model/safetensors"
 	"github.com/vindex/vindex/pipelines/index"
 	"github.com/vindex/vindex/pipelines/reindex"
 	"github.com/vindex/vindex/query"
@@ -37,14 +36,9 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	fx := &fixture{root: t.TempDir()}
 	fx.weights = filepath.Join(fx.root, "w.safetensors")
-	f, err := os.Create(fx.weights)
-	if err != nil {
+	if err := model.SeededCheckpointFile(fx.weights, 16, 1); err != nil {
 		t.Fatal(err)
 	}
-	if err := safetensors.Write(f, model.SeededCheckpoint(16, 1), nil); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
 	rng := rand.New(rand.NewPCG(5, 6))
 	for i := range 6 {
 		s := schema.Song{SongID: fmt.Sprintf("q%d", i), WorkID: fmt.Sprintf("w%d", i/2), Crema: make([]float32, 12*400)}

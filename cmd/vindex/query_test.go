@@ -14,7 +14,6 @@ import (
 	"testing"
 
 	"github.com/vindex/vindex/model"
-	"github.com/vindex/vindex/model/safetensors"
 	"github.com/vindex/vindex/model/search"
 	"github.com/vindex/vindex/pipelines/index"
 	"github.com/vindex/vindex/pipelines/reindex"
@@ -163,14 +162,9 @@ func TestQuerySqEuclidean(t *testing.T) {
 func TestQueryFeatures(t *testing.T) {
 	dir := t.TempDir()
 	weights := filepath.Join(dir, "w.safetensors")
-	f, err := os.Create(weights)
-	if err != nil {
+	if err := model.SeededCheckpointFile(weights, 16, 1); err != nil {
 		t.Fatal(err)
 	}
-	if err := safetensors.Write(f, model.SeededCheckpoint(16, 1), nil); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
 	rng := rand.New(rand.NewPCG(1, 2))
 	var songs []schema.Song
 	for _, id := range []string{"x", "y", "z"} {

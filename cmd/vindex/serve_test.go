@@ -19,7 +19,6 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
 	"github.com/vindex/vindex/model"
-	"github.com/vindex/vindex/model/safetensors"
 	"github.com/vindex/vindex/schema"
 )
 
@@ -76,14 +75,9 @@ func TestServeEndToEnd(t *testing.T) {
 	beam.Init()
 	dir := t.TempDir()
 	weights := filepath.Join(dir, "w.safetensors")
-	f, err := os.Create(weights)
-	if err != nil {
+	if err := model.SeededCheckpointFile(weights, 64, 3); err != nil {
 		t.Fatal(err)
 	}
-	if err := safetensors.Write(f, model.SeededCheckpoint(64, 3), nil); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
 	rng := rand.New(rand.NewPCG(3, 4))
 	songs := randomSongs(rng, "S", 16)
 	if err := os.MkdirAll(filepath.Join(dir, "cat-a"), 0o755); err != nil {

@@ -2,7 +2,6 @@ package embed
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -27,14 +26,7 @@ func oneGroupCatalog(t *testing.T) Config {
 		t.Fatal(err)
 	}
 	weights := filepath.Join(dir, "seeded.safetensors")
-	f, err := os.Create(weights)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := model.WriteSeededCheckpoint(f, 64, 1); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
+	if err := model.SeededCheckpointFile(weights, 64, 1); err != nil {
 		t.Fatal(err)
 	}
 	return Config{Weights: weights, In: filepath.Join(dir, "features"), Out: filepath.Join(dir, "out"), Command: "test"}

@@ -19,7 +19,6 @@ import (
 	"github.com/vindex/vindex/importer/synth"
 	"github.com/vindex/vindex/model"
 	"github.com/vindex/vindex/model/reduce"
-	"github.com/vindex/vindex/model/safetensors"
 	"github.com/vindex/vindex/pipelines/index"
 	"github.com/vindex/vindex/runners"
 	"github.com/vindex/vindex/schema"
@@ -97,14 +96,9 @@ func TestReindex(t *testing.T) {
 	}
 	n := cat.Works*cat.Versions + cat.Noise
 	weights := filepath.Join(dir, "w.safetensors")
-	f, err := os.Create(weights)
-	if err != nil {
+	if err := model.SeededCheckpointFile(weights, 64, 3); err != nil {
 		t.Fatal(err)
 	}
-	if err := safetensors.Write(f, model.SeededCheckpoint(64, 3), nil); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
 	idx := filepath.Join(dir, "index")
 	cfg := Config{Catalog: filepath.Join(catalog, "*.parquet"), Index: idx, Weights: weights,
 		Fit: transforms.FitConfig{Method: reduce.PCA, K: 8}, Shards: 2, Command: "test", Keep: 2}
@@ -422,14 +416,9 @@ func TestReindexDuplicateSongIDs(t *testing.T) {
 		t.Fatal(err)
 	}
 	weights := filepath.Join(dir, "w.safetensors")
-	f, err := os.Create(weights)
-	if err != nil {
+	if err := model.SeededCheckpointFile(weights, 64, 3); err != nil {
 		t.Fatal(err)
 	}
-	if err := safetensors.Write(f, model.SeededCheckpoint(64, 3), nil); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
 	idx := filepath.Join(dir, "index")
 	cfg := Config{Catalog: filepath.Join(dir, "in", "*", "*.parquet"), Index: idx, Weights: weights,
 		Fit: transforms.FitConfig{Method: reduce.PCA, K: 8}, Shards: 2, Command: "test"}
