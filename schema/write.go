@@ -238,15 +238,37 @@ func WriteRejectsFile(path string, rejects []Reject, opt WriterOptions) error {
 }
 
 func writeFile[T any](path string, rows []T, version string, opt WriterOptions) error {
+	_, err := writeFileRecord(path, rows, version, opt)
+	return err
+}
+
+// writeFileRecord writes rows to path and returns the file's manifest record.
+func writeFileRecord[T any](path string, rows []T, version string, opt WriterOptions) (ManifestFile, error) {
 	w, err := CreateFile(path, reflect.TypeFor[T](), version, opt)
 	if err != nil {
-		return err
+		return ManifestFile{}, err
 	}
 	for i := range rows {
 		if err := w.Write(&rows[i]); err != nil {
 			w.Abort()
-			return fmt.Errorf("schema: %s: %w", path, err)
+			return ManifestFile{}, fmt.Errorf("schema: %s: %w", path, err)
 		}
 	}
-	return w.Close()
+	if err := w.Close(); err != nil {
+		return ManifestFile{}, err
+	}
+	n, sum := w.Written() // after Close: the footer is part of the file
+	return ManifestFile{Name: storage.Base(path), Rows: int64(len(rows)), Bytes: n, SHA256: sum, Schema: version}, nil
+}
+
+// WriteEmbeddingsDataset writes embs as a complete one-file dataset into
+// dir: part-00000.parquet, then the manifest recording its rows, size and
+// SHA-256. For small sets (tools, fixtures); pipelines use transforms.
+func WriteEmbeddingsDataset(dir string, embs []Embedding, opt WriterOptions) error {
+	f, err := writeFileRecord(storage.Join(dir, "part-00000.parquet"), embs, EmbeddingSchemaVersion, opt)
+	if err != nil {
+		return err
+	}
+	return WriteManifest(dir, Manifest{Version: ManifestVersion, Schema: EmbeddingSchemaVersion, Rows: f.Rows,
+		Files: []ManifestFile{f}})
 }

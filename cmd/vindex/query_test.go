@@ -27,20 +27,7 @@ import (
 func writeTinyIndex(t *testing.T, dir string, embs []schema.Embedding, info index.Info) {
 	t.Helper()
 	set := filepath.Join(dir, info.Search)
-	if err := os.MkdirAll(set, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	f := filepath.Join(set, "part-00000.parquet")
-	if err := schema.WriteEmbeddingsFile(f, embs, schema.WriterOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	st, err := os.Stat(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := schema.Manifest{Version: schema.ManifestVersion, Schema: schema.EmbeddingSchemaVersion, Rows: int64(len(embs)),
-		Files: []schema.ManifestFile{{Name: "part-00000.parquet", Rows: int64(len(embs)), Bytes: st.Size(), Schema: schema.EmbeddingSchemaVersion}}}
-	if err := schema.WriteManifest(set, m); err != nil {
+	if err := schema.WriteEmbeddingsDataset(set, embs, schema.WriterOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	mb, err := os.ReadFile(filepath.Join(set, schema.ManifestName))
