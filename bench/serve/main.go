@@ -157,7 +157,7 @@ func run(c config) error {
 // writeIndex writes versions v0001 and v0002 (different vectors), the
 // seeded weights, and points CURRENT at v0001.
 func writeIndex(c config) (string, error) {
-	weights := filepath.Join(c.dir, "weights.safetensors")
+	weights := storage.Join(c.dir, "weights.safetensors")
 	f, err := os.Create(weights)
 	if err != nil {
 		return "", err

@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -34,6 +33,7 @@ import (
 	"github.com/vindex/vindex/model/metrics"
 	"github.com/vindex/vindex/runners"
 	"github.com/vindex/vindex/schema"
+	"github.com/vindex/vindex/storage"
 	"github.com/vindex/vindex/transforms"
 )
 
@@ -129,7 +129,7 @@ func writeParquet(dir string, n, d int) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	return schema.WriteEmbeddingsFile(filepath.Join(dir, "embeddings.parquet"), embs, schema.WriterOptions{})
+	return schema.WriteEmbeddingsFile(storage.Join(dir, "embeddings.parquet"), embs, schema.WriterOptions{})
 }
 
 // runParquet runs ReadEmbeddings → Evaluate → WriteEvaluationReport on prism.
@@ -149,7 +149,7 @@ func runParquet(in, out string) error {
 	if _, err := runners.Run(context.Background(), p, runners.Options{}); err != nil {
 		return err
 	}
-	rep, err := transforms.ReadReport(context.Background(), filepath.Join(out, transforms.ReportFile))
+	rep, err := transforms.ReadReport(context.Background(), storage.Join(out, transforms.ReportFile))
 	if err != nil {
 		return err
 	}
