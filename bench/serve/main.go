@@ -27,7 +27,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"sort"
@@ -174,21 +173,18 @@ func writeIndex(c config) (string, error) {
 		return "", err
 	}
 	for v, name := range []string{"v0001", "v0002"} {
-		dir := filepath.Join(c.dir, name)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return "", err
-		}
+		dir := storage.Join(c.dir, name) // storage.WriteFile creates the folder
 		b, err := search.Marshal(synthMatrix(c.n, c.d, uint64(v+1)))
 		if err != nil {
 			return "", err
 		}
-		if err := storage.WriteFile(context.Background(), filepath.Join(dir, search.FileName), b); err != nil {
+		if err := storage.WriteFile(context.Background(), storage.Join(dir, search.FileName), b); err != nil {
 			return "", err
 		}
 		info := index.Info{Format: index.FormatVersion, Created: time.Now().UTC(), Command: "bench/serve", Weights: weights,
 			Model: w.ID(), Dim: c.d, Distance: "cosine", Search: index.EmbeddingsDir, Songs: int64(c.n)}
 		b, _ = json.MarshalIndent(info, "", "  ")
-		if err := storage.WriteFile(context.Background(), filepath.Join(dir, index.InfoFile), b); err != nil {
+		if err := storage.WriteFile(context.Background(), storage.Join(dir, index.InfoFile), b); err != nil {
 			return "", err
 		}
 	}
@@ -196,7 +192,7 @@ func writeIndex(c config) (string, error) {
 }
 
 func setCurrent(dir, v string) error {
-	return storage.WriteFile(context.Background(), filepath.Join(dir, query.CurrentFile), []byte(v+"\n"))
+	return storage.WriteFile(context.Background(), storage.Join(dir, query.CurrentFile), []byte(v+"\n"))
 }
 
 // synthMatrix is n songs in works of 4 versions: a work's vector plus noise.
