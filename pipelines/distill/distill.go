@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
 	"github.com/vindex/vindex/model"
 	"github.com/vindex/vindex/schema"
+	"github.com/vindex/vindex/storage"
 	"github.com/vindex/vindex/transforms"
 )
 
@@ -53,8 +53,8 @@ func (c *PoolConfig) Validate(ctx context.Context) error {
 }
 
 // PooledDir and RejectsDir are the output folders of a pooling run into out.
-func PooledDir(out string) string  { return filepath.Join(out, "pooled") }
-func RejectsDir(out string) string { return filepath.Join(out, "rejects") }
+func PooledDir(out string) string  { return storage.Join(out, "pooled") }
+func RejectsDir(out string) string { return storage.Join(out, "rejects") }
 
 // BuildPool adds the pooled-features pipeline to s and returns the pooled
 // rows (PCollection<schema.Pooled>).
