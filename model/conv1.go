@@ -121,22 +121,7 @@ func (n *Net) conv1Direct(a1 []float32, tx, t1 int) {
 // domain, specCols time columns at a time.
 func (n *Net) conv1Spectral(a1 []float32, tx, t1 int) {
 	s := n.w.spec
-	// X̂ rows: 2u = Re X̂_u, 2u+1 = Im X̂_u, each [tx].
-	n.xs = grow(n.xs, specRows*tx)
-	xs := n.xs
-	x := n.x
-	for u := 0; u < pitchBins; u++ {
-		re, im := xs[2*u*tx:(2*u+1)*tx], xs[(2*u+1)*tx:(2*u+2)*tx]
-		for t := range re {
-			var sr, si float64
-			for p := 0; p < PitchClasses; p++ {
-				v := float64(x[(p+n.rot)%PitchClasses*tx+t])
-				sr += v * s.cos[u][p]
-				si -= v * s.sin[u][p]
-			}
-			re[t], im[t] = float32(sr), float32(si)
-		}
-	}
+	xs := n.pitchDFT(tx)
 	cb := n.cbuf // [specBlocks][256][specCols]
 	blk := channels * specCols
 	bias, slope := n.w.bias[0], n.w.slopes[0]
@@ -212,4 +197,35 @@ func preluMaxRows(out, lo, y []float32, stride int, b, a float32) {
 		}
 		out[t] = v
 	}
+}
+
+// pitchDFT returns X̂ ([14][tx]: row 2u = Re X̂_u, 2u+1 = Im X̂_u, u = 0..6),
+// the pitch DFT of n.x read at rotation n.rot, in n.xs.
+func (n *Net) pitchDFT(tx int) []float32 {
+	var cs, sn [pitchBins][PitchClasses]float64
+	for u := 0; u < pitchBins; u++ {
+		for p := 0; p < PitchClasses; p++ {
+			th := 2 * math.Pi * float64(u*p%PitchClasses) / PitchClasses
+			cs[u][p], sn[u][p] = math.Cos(th), math.Sin(th)
+		}
+	}
+	n.xs = grow(n.xs, specRows*tx)
+	xs := n.xs
+	var rows [PitchClasses][]float32
+	for p := range rows {
+		rows[p] = n.x[(p+n.rot)%PitchClasses*tx:][:tx]
+	}
+	for u := 0; u < pitchBins; u++ {
+		re, im := xs[2*u*tx:(2*u+1)*tx], xs[(2*u+1)*tx:(2*u+2)*tx]
+		for t := range re {
+			var sr, si float64
+			for p := 0; p < PitchClasses; p++ {
+				v := float64(rows[p][t])
+				sr += v * cs[u][p]
+				si -= v * sn[u][p]
+			}
+			re[t], im[t] = float32(sr), float32(si)
+		}
+	}
+	return xs
 }

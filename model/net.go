@@ -18,14 +18,18 @@ type Net struct {
 	// (max-pooled over pitch), conv3 and conv5 ([c][T] each), odd holds
 	// conv2 and conv4. About 3 KB per model frame in all.
 	even, odd []float32
-	summary   []float32 // [256]
-	boff      []int     // implicit im2col row offsets (K ≤ 2160)
-	tile      []float32 // GEMM accumulators (gemmScratch)
-	bpack     []float32 // packed B panels (gemmScratch)
-	xs        []float32 // pitch-DFT of x, [14][tx] (spectral conv1)
-	cbuf      []float32 // spectral conv1 products, [12][256][specCols]
-	ybuf      []float32 // [12][specGroup·specCols]
-	lo        []float32 // [specCols]
+	summary   []float32    // [256]
+	boff      []int        // implicit im2col row offsets (K ≤ 2160)
+	tile      []float32    // GEMM accumulators (gemmScratch)
+	bpack     []float32    // packed B panels (gemmScratch)
+	xs        []float32    // pitch-DFT of x, [14][tx] (spectral conv1)
+	cbuf      []float32    // spectral conv1 products, [12][256][specCols]
+	ybuf      []float32    // [12][specGroup·specCols]
+	lo        []float32    // [specCols]
+	fbuf      []float32    // FFT conv1: six transforms, [6][fftLen][32]
+	xf        []float32    // FFT conv1: the block's Xf_u, [7][fftLen][2]
+	xc        []complex128 // FFT conv1: [fftLen]
+	etmp      []float32    // FFT conv1: epilogue output, [fftValid][16]
 }
 
 // NewNet returns a Net embedding with w.
@@ -177,10 +181,13 @@ func (n *Net) forward(dst []float32, tx int) {
 	n.odd = grow(n.odd, channels*t2)
 	a1, a2, a3, a4, a5 := n.even[:channels*t1], n.odd[:channels*t2], n.even[:channels*t3], n.odd[:channels*t4], n.even[:c5*t5]
 
-	// conv1 + PReLU + max over the 12 pitch positions (conv1.go).
-	if w.spec != nil {
+	// conv1 + PReLU + max over the 12 pitch positions (fft.go, conv1.go).
+	switch {
+	case w.fft != nil:
+		n.conv1FFT(a1, tx, t1)
+	case w.spec != nil:
 		n.conv1Spectral(a1, tx, t1)
-	} else {
+	default:
 		n.conv1Direct(a1, tx, t1)
 	}
 	n.conv(a2, t2, w.conv2, channels, w.bias[1], w.slopes[1], a1, t1, 1)

@@ -21,7 +21,8 @@ type Weights struct {
 	p      float32    // "autopool_p", 0-dim
 
 	conv1 []float32      // "conv1.weight" OIHW [256][1][12][180], packed (packA, K = r*180+k)
-	spec  *spectralConv1 // conv1 in the pitch-DFT domain; nil: direct conv1
+	spec  *spectralConv1 // conv1 in the pitch-DFT domain (used when fft is nil); nil: direct conv1
+	fft   *fftConv1      // conv1 by FFT along pitch and time (fft.go); nil: spec
 	conv2 []float32      // "conv2.weight" OIHW [256][256][1][5], packed (K = ci*5+q)
 	conv3 []float32      // "conv3.weight" [256][256][1][5], packed
 	conv4 []float32      // "conv4.weight" [256][256][1][5], packed
@@ -57,6 +58,7 @@ func NewWeights(sd *statedict.Dict, cfg Config) (*Weights, error) {
 	c5 := v.conv5Channels()
 	w.conv1 = packA(data("conv1.weight"), channels, k1Len)
 	w.spec = newSpectralConv1(data("conv1.weight"))
+	w.fft = newFFTConv1(data("conv1.weight"))
 	w.conv2 = packA(data("conv2.weight"), channels, channels*kTime)
 	w.conv3 = packA(data("conv3.weight"), channels, channels*kTime)
 	w.conv4 = packA(data("conv4.weight"), channels, channels*kTime)
