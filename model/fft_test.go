@@ -1,0 +1,94 @@
+package model
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// The portable FFT kernels give PyTorch's embedding.
+func TestFFTKernelsGoParity(t *testing.T) {
+	m := readManifest(t)
+	saved := fftKern
+	defer func() { fftKern = saved }()
+	fftKern = fftKernelsGo
+	testKernelParity(t, m)
+}
+
+// fftForward matches the DFT's definition.
+func TestFFTForward(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	s := &fftConv1{ftw: make([]complex128, fftLen/2)}
+	for k := range s.ftw {
+		th := -2 * math.Pi * float64(k) / fftLen
+		s.ftw[k] = complex(math.Cos(th), math.Sin(th))
+	}
+	for _, n := range []int{1, 2, 8, fftLen} {
+		a := make([]complex128, n)
+		for i := range a {
+			a[i] = complex(rng.NormFloat64(), rng.NormFloat64())
+		}
+		want := make([]complex128, n)
+		for f := range want {
+			for m, v := range a {
+				th := -2 * math.Pi * float64(f*m%n) / float64(n)
+				want[f] += v * complex(math.Cos(th), math.Sin(th))
+			}
+		}
+		fftForward(a, s.ftw)
+		for f := range a {
+			if d := cmplxAbs(a[f] - want[f]); d > 1e-9*float64(n) {
+				t.Fatalf("n=%d f=%d: got %v, want %v", n, f, a[f], want[f])
+			}
+		}
+	}
+}
+
+func cmplxAbs(z complex128) float64 { return math.Hypot(real(z), imag(z)) }
+
+// compareFFTKernels runs k and ref on the same random data, kernel by
+// kernel, and checks they agree to float32 rounding.
+func compareFFTKernels(t *testing.T, k, ref fftKernels) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	fill := func(n int) []float32 {
+		s := make([]float32, n)
+		for i := range s {
+			s[i] = float32(rng.NormFloat64())
+		}
+		return s
+	}
+	check := func(what string, got, want []float32, tol float64) {
+		t.Helper()
+		for i := range want {
+			if d := math.Abs(float64(got[i] - want[i])); !(d <= tol*(1+math.Abs(float64(want[i])))) {
+				t.Fatalf("%s %s [%d]: got %v, want %v", k.name, what, i, got[i], want[i])
+			}
+		}
+	}
+	g, x := fill(fftSlab), fill(2*fftLen)
+	for _, add := range []bool{false, true} {
+		d0 := fill(fftSlab)
+		d1 := append([]float32(nil), d0...)
+		k.cmul(d0, g, x, add)
+		ref.cmul(d1, g, x, add)
+		check("cmul", d0, d1, 1e-5)
+	}
+	s := newFFTConv1(fill(channels * k1Len))
+	tw := s.tw
+	d0 := fill(fftSlab)
+	d1 := append([]float32(nil), d0...)
+	for h := fftLen / 2; h >= 1; h /= 2 {
+		k.pass(d0, tw[:2*h], h)
+		ref.pass(d1, tw[:2*h], h)
+		check("pass", d0, d1, 1e-4)
+		tw = tw[2*h:]
+	}
+	d := fill(fftXfs * fftSlab)
+	bias := fill(fftLanes)
+	for _, a := range []float32{0.25, -0.5} {
+		o0, o1 := make([]float32, fftValid*fftLanes), make([]float32, fftValid*fftLanes)
+		k.epilogue(o0, d, s.rows, s.inv, bias, a)
+		ref.epilogue(o1, d, s.rows, s.inv, bias, a)
+		check("epilogue", o0, o1, 1e-5)
+	}
+}
