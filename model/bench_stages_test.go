@@ -27,15 +27,26 @@ func BenchmarkStages(b *testing.B) {
 	t5 := t4 - (kTime-1)*dil5
 	a1, a2, a3, a4, a5 := n.even[:channels*t1], n.odd[:channels*t2], n.even[:channels*t3], n.odd[:channels*t4], n.even[:c5*t5]
 	convMACs := func(m, t int) float64 { return float64(m) * float64(channels*kTime) * float64(t) }
-	// Spectral conv1: Ĉ_0, Ĉ_6 (256×180), Ĉ_1..5 (512×360), the 12×12
-	// inverse DFT per channel and column.
-	conv1MACs := float64(t1) * (2*channels*k1 + (pitchBins-2)*2*channels*2*k1 + PitchClasses*specBlocks*channels)
+	// FFT conv1 (fft.go), FLOPs actually done per block: the forward
+	// time FFTs of the 7 pitch bins (5·N·log2 N each), the products with
+	// the kernel spectra (6 FLOPs per complex product, 7 per channel and
+	// frequency, plus the add of the paired u = 6), 6 inverse FFTs per
+	// channel (N/2·log2 N butterflies of 10 FLOPs), and the epilogue per
+	// valid output and channel (12×12 matrix: 288, max/min 22, bias and
+	// PReLU 8). FLOPs, not MACs: conv1Flops/2 is reported as GMAC.
+	blocks := (t1 + fftValid - 1) / fftValid
+	conv1Flops := float64(blocks)*(fftBins*5*fftLen*fftLog+
+		channels*fftLen*(fftBins*6+2)+
+		fftXfs*channels*fftLen/2*fftLog*10) +
+		float64(t1)*channels*(2*PitchClasses*specBlocks+22+8)
+	// The direct convolution it replaces: 12 pitch positions × 2160 taps.
+	directMACs := float64(t1) * channels * PitchClasses * k1Len
 	stages := []struct {
 		name string
 		macs float64
 		run  func()
 	}{
-		{"conv1", conv1MACs, func() { n.conv1Spectral(a1, tx, t1) }},
+		{"conv1", conv1Flops / 2, func() { n.conv1FFT(a1, tx, t1) }},
 		{"conv2", convMACs(channels, t2), func() { n.conv(a2, t2, w.conv2, channels, w.bias[1], w.slopes[1], a1, t1, 1) }},
 		{"conv3", convMACs(channels, t3), func() { n.conv(a3, t3, w.conv3, channels, w.bias[2], w.slopes[2], a2, t2, dil3) }},
 		{"conv4", convMACs(channels, t4), func() { n.conv(a4, t4, w.conv4, channels, w.bias[3], w.slopes[3], a3, t3, 1) }},
@@ -55,6 +66,9 @@ func BenchmarkStages(b *testing.B) {
 				b.ReportMetric(2*st.macs/cpu/1e9, "GFLOP/s")
 			}
 			b.ReportMetric(st.macs/1e9, "GMAC")
+			if st.name == "conv1" && cpu > 0 {
+				b.ReportMetric(2*directMACs/cpu/1e9, "direct-GFLOP/s")
+			}
 		})
 	}
 }

@@ -91,6 +91,11 @@ func newFFTConv1(W []float32) *fftConv1 {
 		}
 	}
 	// Hc_u[c,f] = conj(Σ_k Ŵ_u[c,k] e^{−2πifk/N}) / N, Ŵ_u[c,k] = Σ_r W[c,r,k] e^{−2πiur/12}.
+	var e [PitchClasses]complex128 // e^{−2πip/12}
+	for p := range e {
+		th := -2 * math.Pi * float64(p) / PitchClasses
+		e[p] = complex(math.Cos(th), math.Sin(th))
+	}
 	wu := make([]complex128, fftLen)
 	for c := 0; c < channels; c++ {
 		for u := 0; u < fftBins; u++ {
@@ -98,8 +103,7 @@ func newFFTConv1(W []float32) *fftConv1 {
 			for k := 0; k < k1; k++ {
 				var z complex128
 				for r := 0; r < PitchClasses; r++ {
-					th := -2 * math.Pi * float64(u*r%PitchClasses) / PitchClasses
-					z += complex(float64(W[c*k1Len+r*k1+k]), 0) * complex(math.Cos(th), math.Sin(th))
+					z += complex(float64(W[c*k1Len+r*k1+k]), 0) * e[u*r%PitchClasses]
 				}
 				wu[k] = z
 			}

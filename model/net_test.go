@@ -378,13 +378,15 @@ func TestConcurrentNets(t *testing.T) {
 }
 
 // The direct conv1 (the reference's computation, 12 GEMMs over the implicit
-// 23-row input) matches PyTorch too, and the pitch-spectral default.
+// 23-row input) matches PyTorch too, and so do the pitch-spectral form and
+// the FFT default.
 func TestConv1DirectParity(t *testing.T) {
 	m := readManifest(t)
 	w := goldenWeights(t, m, "sum4-fa3-d256-zip")
-	wd := *w
-	wd.spec = nil
-	spectral, direct := w.NewNet(), wd.NewNet()
+	wd, ws := *w, *w
+	wd.spec, wd.fft = nil, nil
+	ws.fft = nil
+	fft, spectral, direct := w.NewNet(), ws.NewNet(), wd.NewNet()
 	for _, c := range m.Cases {
 		if c.Checkpoint != "sum4-fa3-d256-zip" {
 			continue
@@ -394,10 +396,14 @@ func TestConv1DirectParity(t *testing.T) {
 		want := readF32(t, c.File)
 		gd := make([]float32, direct.Dim())
 		gs := make([]float32, direct.Dim())
+		gf := make([]float32, direct.Dim())
 		if err := direct.Embed(gd, x, in.Hop); err != nil {
 			t.Fatal(err)
 		}
 		if err := spectral.Embed(gs, x, in.Hop); err != nil {
+			t.Fatal(err)
+		}
+		if err := fft.Embed(gf, x, in.Hop); err != nil {
 			t.Fatal(err)
 		}
 		for i := range want {
@@ -406,6 +412,9 @@ func TestConv1DirectParity(t *testing.T) {
 			}
 			if d := math.Abs(float64(gd[i] - gs[i])); !(d <= 1e-5) {
 				t.Fatalf("%s: direct vs spectral conv1: dim %d |Δ| = %g", c.Name, i, d)
+			}
+			if d := math.Abs(float64(gd[i] - gf[i])); !(d <= 1e-5) {
+				t.Fatalf("%s: direct vs FFT conv1: dim %d |Δ| = %g", c.Name, i, d)
 			}
 		}
 	}
