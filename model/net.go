@@ -252,17 +252,50 @@ func (n *Net) summarize(a []float32, t int) {
 // attend returns Σ_t val[t]·softmax_t(scale·logit[t]), the softmax
 // max-subtracted as autopool_weights does; sums in float64.
 func attend(val, logit []float32, scale float64) float32 {
-	zmax := math.Inf(-1)
-	for _, v := range logit {
-		zmax = max(zmax, scale*float64(v))
+	// max_t scale·logit[t]: rounding the product is monotone, so it is
+	// the product of scale and the largest (scale ≥ 0) or smallest logit.
+	lo, hi := logit[0], logit[0]
+	for _, v := range logit[1:] {
+		if v > hi {
+			hi = v
+		}
+		if v < lo {
+			lo = v
+		}
 	}
+	zmax := max(scale*float64(hi), scale*float64(lo))
+	val = val[:len(logit)]
 	var num, den float64
 	for i, v := range logit {
-		e := math.Exp(scale*float64(v) - zmax)
+		e := expNonPos(scale*float64(v) - zmax)
 		den += e
 		num += e * float64(val[i])
 	}
 	return float32(num / den)
+}
+
+// expNonPos returns e^x for x ≤ 0 to a relative error below 1e-9 (far
+// below float32's rounding, which is all attend needs), faster than
+// math.Exp: x = k·ln 2 + r with |r| ≤ ln 2/2 (k = ⌈x·log2 e − ½⌉, the
+// conversion truncating toward zero), e^r by its Taylor polynomial of
+// degree 9 (Estrin's scheme, for a short dependency chain), 2^k by the
+// exponent bits. Below −700 it returns 0 (math.Exp: < 1e-304, nothing next
+// to the softmax's largest term, 1).
+func expNonPos(x float64) float64 {
+	if !(x >= -700) {
+		return 0
+	}
+	k := int64(x*math.Log2E - 0.5)
+	r := x - float64(k)*math.Ln2
+	r2 := r * r
+	r4 := r2 * r2
+	p01 := 1 + r
+	p23 := 1.0/2 + r*(1.0/6)
+	p45 := 1.0/24 + r*(1.0/120)
+	p67 := 1.0/720 + r*(1.0/5040)
+	p89 := 1.0/40320 + r*(1.0/362880)
+	p := (p01 + r2*p23) + r4*((p45+r2*p67)+r4*p89)
+	return p * math.Float64frombits(uint64(k+1023)<<52)
 }
 
 func maxOf(s []float32) float32 {

@@ -473,3 +473,20 @@ func TestPreluMaxRows(t *testing.T) {
 		}
 	}
 }
+
+// expNonPos agrees with math.Exp to 1e-9 relative on x ≤ 0.
+func TestExpNonPos(t *testing.T) {
+	for i := 0; i <= 800000; i++ {
+		x := -float64(i) / 1000
+		got, want := expNonPos(x), math.Exp(x)
+		if x < -700 {
+			want = 0
+		}
+		if d := math.Abs(got - want); !(d <= 1e-9*want) {
+			t.Fatalf("expNonPos(%v) = %v, want %v", x, got, want)
+		}
+	}
+	if got := expNonPos(math.Inf(-1)); got != 0 {
+		t.Errorf("expNonPos(-Inf) = %v", got)
+	}
+}
