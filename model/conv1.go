@@ -122,6 +122,9 @@ func (n *Net) conv1Direct(a1 []float32, tx, t1 int) {
 func (n *Net) conv1Spectral(a1 []float32, tx, t1 int) {
 	s := n.w.spec
 	xs := n.pitchDFT(tx)
+	n.cbuf = grow(n.cbuf, specBlocks*channels*specCols)
+	n.ybuf = grow(n.ybuf, PitchClasses*specGroup*specCols)
+	n.lo = grow(n.lo, specCols)
 	cb := n.cbuf // [specBlocks][256][specCols]
 	blk := channels * specCols
 	bias, slope := n.w.bias[0], n.w.slopes[0]

@@ -41,9 +41,6 @@ func (w *Weights) NewNet() *Net {
 		boff:    make([]int, k1Len),
 		tile:    make([]float32, tile),
 		bpack:   make([]float32, bpack),
-		cbuf:    make([]float32, specBlocks*channels*specCols),
-		ybuf:    make([]float32, PitchClasses*specGroup*specCols),
-		lo:      make([]float32, specCols),
 	}
 }
 
