@@ -151,13 +151,16 @@ type fftKernels struct {
 	// pass runs the radix-2 DIF stage of span h on d ([fftLen][32]) with
 	// twiddles tw[k] = (cos, sin)(πk/h), k < h.
 	pass func(d, tw []float32, h int)
+	// pass2 runs the stages of span h and h/2 (h ≥ 2) in one sweep over d,
+	// as pass(d, tw, h) then pass(d, tw2, h/2) would.
+	pass2 func(d, tw, tw2 []float32, h int)
 	// epilogue: for t < len(rows), reads the 12 real rows of the six
 	// transforms in d at row rows[t], applies inv, adds bias, PReLU with
 	// slope a, the max over the 12 pitches; writes out[t*16:][:16].
 	epilogue func(out, d []float32, rows []int32, inv, bias []float32, a float32)
 }
 
-var fftKernelsGo = fftKernels{"go", cmulGo, passGo, epilogueGo}
+var fftKernelsGo = fftKernels{"go", cmulGo, passGo, pass2Go, epilogueGo}
 
 var fftKern = fftKernelsGo
 
@@ -191,6 +194,11 @@ func passGo(d, tw []float32, h int) {
 			}
 		}
 	}
+}
+
+func pass2Go(d, tw, tw2 []float32, h int) {
+	passGo(d, tw, h)
+	passGo(d, tw2, h/2)
 }
 
 func epilogueGo(out, d []float32, rows []int32, inv, bias []float32, a float32) {
@@ -266,9 +274,13 @@ func (n *Net) conv1FFT(a1 []float32, tx, t1 int) {
 					k.cmul(d, g[(fftBins-1)*fftSlab:], n.xf[(fftBins-1)*2*fftLen:], true)
 				}
 				tw := s.tw
-				for h := fftLen / 2; h >= 1; h /= 2 {
-					k.pass(d, tw[:2*h], h)
-					tw = tw[2*h:]
+				h := fftLen / 2
+				for ; h >= 2; h /= 4 {
+					k.pass2(d, tw[:2*h], tw[2*h:3*h], h)
+					tw = tw[3*h:]
+				}
+				if h == 1 {
+					k.pass(d, tw[:2], 1)
 				}
 			}
 			c0 := gi * fftLanes

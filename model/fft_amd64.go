@@ -11,6 +11,9 @@ func fftCmulAVX2(dst, w, x *float32, add bool)
 func fftPassAVX2(d, tw *float32, h int)
 
 //go:noescape
+func fftPass2AVX2(d, tw, tw2 *float32, h int)
+
+//go:noescape
 func fftEpilogueAVX2(out, d *float32, rows *int32, nt int, inv, bias *float32, a float32)
 
 //go:noescape
@@ -20,12 +23,16 @@ func fftCmulAVX512(dst, w, x *float32, add bool)
 func fftPassAVX512(d, tw *float32, h int)
 
 //go:noescape
+func fftPass2AVX512(d, tw, tw2 *float32, h int)
+
+//go:noescape
 func fftEpilogueAVX512(out, d *float32, rows *int32, nt int, inv, bias *float32, a float32)
 
 // fftAsm wraps the assembly kernels with the bounds checks they rely on.
 func fftAsm(name string,
 	cmul func(dst, w, x *float32, add bool),
 	pass func(d, tw *float32, h int),
+	pass2 func(d, tw, tw2 *float32, h int),
 	epi func(out, d *float32, rows *int32, nt int, inv, bias *float32, a float32)) fftKernels {
 	return fftKernels{
 		name: name,
@@ -39,6 +46,13 @@ func fftAsm(name string,
 			}
 			_, _ = d[fftSlab-1], tw[2*h-1]
 			pass(&d[0], &tw[0], h)
+		},
+		pass2: func(d, tw, tw2 []float32, h int) {
+			if h < 2 || h > fftLen/2 || fftLen%(2*h) != 0 {
+				panic("model: fft pass span")
+			}
+			_, _, _ = d[fftSlab-1], tw[2*h-1], tw2[h-1]
+			pass2(&d[0], &tw[0], &tw2[0], h)
 		},
 		epilogue: func(out, d []float32, rows []int32, inv, bias []float32, a float32) {
 			if len(rows) == 0 {
@@ -56,8 +70,8 @@ func fftAsm(name string,
 }
 
 var (
-	fftKernelsAVX2   = fftAsm("avx2", fftCmulAVX2, fftPassAVX2, fftEpilogueAVX2)
-	fftKernelsAVX512 = fftAsm("avx512", fftCmulAVX512, fftPassAVX512, fftEpilogueAVX512)
+	fftKernelsAVX2   = fftAsm("avx2", fftCmulAVX2, fftPassAVX2, fftPass2AVX2, fftEpilogueAVX2)
+	fftKernelsAVX512 = fftAsm("avx512", fftCmulAVX512, fftPassAVX512, fftPass2AVX512, fftEpilogueAVX512)
 )
 
 func init() {

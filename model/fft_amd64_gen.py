@@ -71,6 +71,61 @@ def pass_(name, R, halves):
     return o
 
 
+def bfly(o, R, ar, ai, br, bi, tc, ts, t0, t1):
+    """(a, b) <- (a + b, (a - b)·(tc + i·ts)); t0, t1 are scratch."""
+    o.append("\tVSUBPS %s, %s, %s\n\tVSUBPS %s, %s, %s" % (br, ar, t0, bi, ai, t1))
+    o.append("\tVADDPS %s, %s, %s\n\tVADDPS %s, %s, %s" % (br, ar, ar, bi, ai, ai))
+    o.append("\tVMULPS %s, %s, %s\n\tVFMSUB231PS %s, %s, %s" % (ts, t1, br, tc, t0, br))
+    o.append("\tVMULPS %s, %s, %s\n\tVFMADD231PS %s, %s, %s" % (tc, t1, bi, ts, t0, bi))
+
+
+def pass2(name, R, halves):
+    """Stages h and h/2 fused (radix-2 squared): rows k, k+h/2, k+h, k+3h/2 of
+    each group of 2h rows, k < h/2; the same operations as two radix-2 passes."""
+    o = []
+    o.append("// func fftPass2%s(d, tw, tw2 *float32, h int)" % name)
+    o.append("TEXT ·fftPass2%s(SB), NOSPLIT, $0-32" % name)
+    o.append("\tMOVQ d+0(FP), DI\n\tMOVQ tw+8(FP), SI\n\tMOVQ tw2+16(FP), R11\n\tMOVQ h+24(FP), DX")
+    o.append("\tMOVQ DX, R8\n\tSHLQ $6, R8\n\tLEAQ %d(DI), R9\n\tSHRQ $1, DX" % SLAB)
+    o.append("p2%s_group:" % name)
+    o.append("\tMOVQ DI, AX\n\tMOVQ SI, R10\n\tMOVQ R11, R12\n\tMOVQ DX, CX")
+    o.append("p2%s_k:" % name)
+    # AX: row a; b = a + R8 (h/2 rows), c = a + 2·R8, d = a + 3·R8.
+    o.append("\tLEAQ (AX)(R8*1), BX\n\tLEAQ (AX)(R8*2), R13\n\tLEAQ (BX)(R8*2), R14")
+    wide = R == "Z"
+    # twiddles: w1 = tw[k] (a,c), w2 = tw[k+h/2] (b,d), w3 = tw2[k] (a,b), (c,d)
+    tw = {"w1": ("0(R10)", "4(R10)"), "w2": ("0(R10)(DX*8)", "4(R10)(DX*8)"), "w3": ("0(R12)", "4(R12)")}
+    if wide:
+        regs = {"w1": ("Z16", "Z17"), "w2": ("Z18", "Z19"), "w3": ("Z20", "Z21")}
+        for w in ("w1", "w2", "w3"):
+            o.append("\tVBROADCASTSS %s, %s\n\tVBROADCASTSS %s, %s" % (tw[w][0], regs[w][0], tw[w][1], regs[w][1]))
+    for h in halves:
+        rows = ["AX", "BX", "R13", "R14"]
+        d = [(R + str(2 * i), R + str(2 * i + 1)) for i in range(4)]
+        for i, r in enumerate(rows):
+            o.append("\tVMOVUPS %d(%s), %s\n\tVMOVUPS %d(%s), %s" % (h, r, d[i][0], 64 + h, r, d[i][1]))
+        t0, t1 = R + "8", R + "9"
+        def twr(w):
+            if wide:
+                return regs[w]
+            o.append("\tVBROADCASTSS %s, Y12\n\tVBROADCASTSS %s, Y13" % tw[w])
+            return ("Y12", "Y13")
+        c, s_ = twr("w1")
+        bfly(o, R, d[0][0], d[0][1], d[2][0], d[2][1], c, s_, t0, t1)
+        c, s_ = twr("w2")
+        bfly(o, R, d[1][0], d[1][1], d[3][0], d[3][1], c, s_, t0, t1)
+        c, s_ = twr("w3")
+        bfly(o, R, d[0][0], d[0][1], d[1][0], d[1][1], c, s_, t0, t1)
+        bfly(o, R, d[2][0], d[2][1], d[3][0], d[3][1], c, s_, t0, t1)
+        for i, r in enumerate(rows):
+            o.append("\tVMOVUPS %s, %d(%s)\n\tVMOVUPS %s, %d(%s)" % (d[i][0], h, r, d[i][1], 64 + h, r))
+    o.append("\tADDQ $%d, AX\n\tADDQ $8, R10\n\tADDQ $8, R12\n\tDECQ CX" % ROW)
+    o.append("\tJNE p2%s_k" % name)
+    o.append("\tLEAQ (DI)(R8*4), DI\n\tCMPQ DI, R9\n\tJLT p2%s_group" % name)
+    o.append("\tVZEROUPPER\n\tRET")
+    return o
+
+
 def epilogue(name, R, halves):
     o = []
     o.append("// func fftEpilogue%s(out, d *float32, rows *int32, nt int, inv, bias *float32, a float32)" % name)
@@ -116,7 +171,7 @@ def main():
     print()
     print('#include "textflag.h"')
     for name, R, halves in variants():
-        for f in (cmul, pass_, epilogue):
+        for f in (cmul, pass_, pass2, epilogue):
             print()
             print("\n".join(f(name, R, halves)))
 

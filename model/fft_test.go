@@ -78,9 +78,20 @@ func compareFFTKernels(t *testing.T, k, ref fftKernels) {
 	d0 := fill(fftSlab)
 	d1 := append([]float32(nil), d0...)
 	for h := fftLen / 2; h >= 1; h /= 2 {
+		d0 = fill(fftSlab)
+		d1 = append(d1[:0], d0...)
 		k.pass(d0, tw[:2*h], h)
 		ref.pass(d1, tw[:2*h], h)
-		check("pass", d0, d1, 1e-4)
+		check("pass", d0, d1, 1e-5)
+		tw = tw[2*h:]
+	}
+	tw = s.tw
+	for h := fftLen / 2; h >= 2; h /= 2 {
+		d0 = fill(fftSlab)
+		d1 = append(d1[:0], d0...)
+		k.pass2(d0, tw[:2*h], tw[2*h:3*h], h)
+		ref.pass2(d1, tw[:2*h], tw[2*h:3*h], h)
+		check("pass2", d0, d1, 1e-5)
 		tw = tw[2*h:]
 	}
 	d := fill(fftXfs * fftSlab)
