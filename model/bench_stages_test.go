@@ -32,13 +32,25 @@ func BenchmarkStages(b *testing.B) {
 	// the kernel spectra (6 FLOPs per complex product, 7 per channel and
 	// frequency, plus the add of the paired u = 6), 6 inverse FFTs per
 	// channel (N/2·log2 N butterflies of 10 FLOPs), and the epilogue per
-	// valid output and channel (12×12 matrix: 288, max/min 22, bias and
-	// PReLU 8). FLOPs, not MACs: conv1Flops/2 is reported as GMAC.
+	// valid output and channel: the 12×12 matrix (288) and max/min (22),
+	// or with the AVX-512 kernel its symmetric form (2 per nonzero E or O
+	// coefficient, then |O|, E ± |O| and max/min: 3·5 + 2·12); bias and
+	// PReLU 8. FLOPs, not MACs: conv1Flops/2 is reported as GMAC.
+	epi := 2.0*PitchClasses*specBlocks + 22
+	if fftKern.name == "avx512" {
+		nz := 0
+		for i := fftSym; i < fftInvLen; i += fftLanes {
+			if w.fft.inv[i] != 0 {
+				nz++
+			}
+		}
+		epi = float64(2*nz + 3*5 + 2*PitchClasses)
+	}
 	blocks := (t1 + fftValid - 1) / fftValid
 	conv1Flops := float64(blocks)*(fftBins*5*fftLen*fftLog+
 		channels*fftLen*(fftBins*6+2)+
 		fftXfs*channels*fftLen/2*fftLog*10) +
-		float64(t1)*channels*(2*PitchClasses*specBlocks+22+8)
+		float64(t1)*channels*(epi+8)
 	// The direct convolution it replaces: 12 pitch positions × 2160 taps.
 	directMACs := float64(t1) * channels * PitchClasses * k1Len
 	stages := []struct {

@@ -34,24 +34,29 @@ import (
 // are folded into Hc and the epilogue's matrix.
 
 const (
-	fftLen   = 512             // time-FFT length of a block
-	fftLog   = 9               // log2(fftLen)
-	fftValid = fftLen - k1 + 1 // outputs per block (333)
-	fftLanes = 16              // channels per vector transform
-	fftRow   = 2 * fftLanes    // float32s in one row (re[16], im[16])
-	fftSlab  = fftLen * fftRow // float32s in one transform
-	fftXfs   = 6               // inverse transforms per channel group
-	fftBins  = pitchBins       // kernel spectra per channel group (u = 0..6)
-	fftGroup = channels / fftLanes
+	fftLen    = 512             // time-FFT length of a block
+	fftLog    = 9               // log2(fftLen)
+	fftValid  = fftLen - k1 + 1 // outputs per block (333)
+	fftLanes  = 16              // channels per vector transform
+	fftRow    = 2 * fftLanes    // float32s in one row (re[16], im[16])
+	fftSlab   = fftLen * fftRow // float32s in one transform
+	fftXfs    = 6               // inverse transforms per channel group
+	fftBins   = pitchBins       // kernel spectra per channel group (u = 0..6)
+	fftGroup  = channels / fftLanes
+	fftSym    = PitchClasses * specBlocks * fftLanes // offset of sym in fftConv1.inv
+	fftInvLen = fftSym + 2*(PitchClasses/2+1)*specBlocks*fftLanes
 )
 
 // fftConv1 is conv1's weights transformed along pitch and time.
 type fftConv1 struct {
-	g    []float32    // Hc_u/(12·fftLen)·… : [group][u][fftLen][32], see newFFTConv1
-	tw   []float32    // inverse twiddles per stage h = fftLen/2..1: h (cos, sin) pairs each
-	rows []int32      // rows[t] = bit-reversed t: where output t of a block lies
-	inv  []float32    // [12][12][16]: inv[j][q] broadcast over 16 lanes
-	ftw  []complex128 // forward twiddles e^{−2πik/fftLen}, k < fftLen/2
+	g    []float32 // Hc_u/(12·fftLen)·… : [group][u][fftLen][32], see newFFTConv1
+	tw   []float32 // inverse twiddles per stage h = fftLen/2..1: h (cos, sin) pairs each
+	rows []int32   // rows[t] = bit-reversed t: where output t of a block lies
+	inv  []float32 // [12][12][16]: inv[j][q] broadcast over 16 lanes, then sym
+	// sym, in inv after the matrix: [2][7][12][16], the inverse pitch DFT
+	// split by its symmetry (y_j = E_j − O_j, y_{12−j} = E_j + O_j): E's
+	// coefficients, then O's, for j = 0..6 (fftEpilogueSymAVX512).
+	ftw []complex128 // forward twiddles e^{−2πik/fftLen}, k < fftLen/2
 }
 
 // newFFTConv1 transforms W ("conv1.weight" [256][12][180]).
@@ -59,7 +64,7 @@ func newFFTConv1(W []float32) *fftConv1 {
 	s := &fftConv1{
 		g:    make([]float32, fftGroup*fftBins*fftSlab),
 		rows: make([]int32, fftValid),
-		inv:  make([]float32, PitchClasses*specBlocks*fftLanes),
+		inv:  make([]float32, fftInvLen),
 		ftw:  make([]complex128, fftLen/2),
 	}
 	for k := range s.ftw {
@@ -87,6 +92,26 @@ func newFFTConv1(W []float32) *fftConv1 {
 		for q, v := range g {
 			for l := 0; l < fftLanes; l++ {
 				s.inv[(j*specBlocks+q)*fftLanes+l] = float32(v / PitchClasses)
+			}
+		}
+	}
+	for j := 0; j <= PitchClasses/2; j++ {
+		var e, o [specBlocks]float64
+		e[0] = 1
+		e[1] = float64(1 - 2*(j%2))
+		for u := 1; u < pitchBins-1; u++ {
+			// exact zeros where uj is an odd multiple of 3 (cos) or of 6 (sin)
+			if u*j%6 != 3 {
+				e[2*u] = 2 * math.Cos(2*math.Pi*float64(u*j%PitchClasses)/PitchClasses)
+			}
+			if u*j%6 != 0 {
+				o[2*u+1] = 2 * math.Sin(2*math.Pi*float64(u*j%PitchClasses)/PitchClasses)
+			}
+		}
+		for q := 0; q < specBlocks; q++ {
+			for l := 0; l < fftLanes; l++ {
+				s.inv[fftSym+(j*specBlocks+q)*fftLanes+l] = float32(e[q] / PitchClasses)
+				s.inv[fftSym+((PitchClasses/2+1+j)*specBlocks+q)*fftLanes+l] = float32(o[q] / PitchClasses)
 			}
 		}
 	}

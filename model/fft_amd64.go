@@ -26,6 +26,9 @@ func fftPassAVX512(d, tw *float32, h int)
 func fftPass2AVX512(d, tw, tw2 *float32, h int)
 
 //go:noescape
+func fftEpilogueSymAVX512(out, d *float32, rows *int32, nt int, inv, bias *float32, a float32)
+
+//go:noescape
 func fftEpilogueAVX512(out, d *float32, rows *int32, nt int, inv, bias *float32, a float32)
 
 // fftAsm wraps the assembly kernels with the bounds checks they rely on.
@@ -58,7 +61,7 @@ func fftAsm(name string,
 			if len(rows) == 0 {
 				return
 			}
-			_, _, _, _ = out[len(rows)*fftLanes-1], d[fftXfs*fftSlab-1], inv[PitchClasses*specBlocks*fftLanes-1], bias[fftLanes-1]
+			_, _, _, _ = out[len(rows)*fftLanes-1], d[fftXfs*fftSlab-1], inv[fftInvLen-1], bias[fftLanes-1]
 			for _, r := range rows {
 				if r < 0 || r >= fftLen {
 					panic("model: fft epilogue row")
@@ -71,7 +74,7 @@ func fftAsm(name string,
 
 var (
 	fftKernelsAVX2   = fftAsm("avx2", fftCmulAVX2, fftPassAVX2, fftPass2AVX2, fftEpilogueAVX2)
-	fftKernelsAVX512 = fftAsm("avx512", fftCmulAVX512, fftPassAVX512, fftPass2AVX512, fftEpilogueAVX512)
+	fftKernelsAVX512 = fftAsm("avx512", fftCmulAVX512, fftPassAVX512, fftPass2AVX512, fftEpilogueSymAVX512)
 )
 
 func init() {
