@@ -1,6 +1,8 @@
 package model
 
 import (
+	"math"
+	"math/rand/v2"
 	"testing"
 
 	"golang.org/x/sys/cpu"
@@ -26,4 +28,34 @@ func TestFFTKernelsAsm(t *testing.T) {
 			testKernelParity(t, m)
 		})
 	}
+}
+
+// The AVX-512 softmax sums agree with the portable loop, whatever the
+// length, scale sign and range of the logits.
+func TestAttendAVX512(t *testing.T) {
+	if !cpu.X86.HasAVX512F {
+		t.Skip("needs AVX-512F")
+	}
+	saved := attendVec
+	defer func() { attendVec = saved }()
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{1, 7, 8, 9, 100, 2150} {
+		for _, scale := range []float64{1, 3.5, -2} {
+			val, logit := make([]float32, n), make([]float32, n)
+			for i := range val {
+				val[i] = float32(rng.NormFloat64())
+				logit[i] = float32(rng.NormFloat64() * 200)
+			}
+			attendVec = nil
+			want := attend(val, logit, scale)
+			attendVec = attendSumsAVX512
+			got := attend(val, logit, scale)
+			if d := math.Abs(float64(got - want)); !(d <= 1e-6*(1+math.Abs(float64(want)))) {
+				t.Errorf("n=%d scale=%v: got %v, want %v", n, scale, got, want)
+			}
+		}
+	}
+	// The embeddings still match PyTorch without the vector path.
+	attendVec = nil
+	testKernelParity(t, readManifest(t))
 }

@@ -263,6 +263,11 @@ func attend(val, logit []float32, scale float64) float32 {
 	zmax := max(scale*float64(hi), scale*float64(lo))
 	val = val[:len(logit)]
 	var num, den float64
+	if attendVec != nil && len(logit) >= 8 {
+		n8 := len(logit) &^ 7
+		num, den = attendVec(val[:n8], logit[:n8], scale, zmax)
+		val, logit = val[n8:], logit[n8:]
+	}
 	for i, v := range logit {
 		e := expNonPos(scale*float64(v) - zmax)
 		den += e
@@ -270,6 +275,11 @@ func attend(val, logit []float32, scale float64) float32 {
 	}
 	return float32(num / den)
 }
+
+// attendVec, when not nil, returns attend's sums Σ e_t·val[t] and Σ e_t
+// over len(logit) (a multiple of 8) terms, e_t = e^{scale·logit[t]−zmax}
+// (attend_amd64.s, chosen in init; tests swap it to check the Go loop).
+var attendVec func(val, logit []float32, scale, zmax float64) (num, den float64)
 
 // expNonPos returns e^x for x ≤ 0 to a relative error below 1e-9 (far
 // below float32's rounding, which is all attend needs), faster than
