@@ -15,6 +15,16 @@ func TestFFTKernelsGoParity(t *testing.T) {
 	testKernelParity(t, m)
 }
 
+// With every portable kernel at once (GEMM, FFT, softmax), as on a CPU
+// without AVX2, the embedding still matches PyTorch.
+func TestAllPortableKernelsParity(t *testing.T) {
+	m := readManifest(t)
+	k, f, a := kern, fftKern, attendVec
+	defer func() { kern, fftKern, attendVec = k, f, a }()
+	kern, fftKern, attendVec = microKernel{"go16", 16, kernelGo16}, fftKernelsGo, nil
+	testKernelParity(t, m)
+}
+
 // fftForward matches the DFT's definition.
 func TestFFTForward(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
