@@ -1,6 +1,7 @@
-// Softmax-weighted sum of attend (net.go) for AVX-512: 8 float64 lanes, the
-// same range reduction and degree-9 Estrin polynomial as expNonPos, 2^k by
-// VSCALEFPD. Written by hand.
+// Softmax-weighted sums of attend (net.go): AVX-512 (8 float64 lanes, 2^k by
+// VSCALEFPD) and AVX2+FMA (4 lanes, 2^k from the exponent bits), with the
+// same range reduction and degree-9 Estrin polynomial as expNonPos. Written
+// by hand.
 
 #include "textflag.h"
 
@@ -68,5 +69,71 @@ attend_loop:
 attend_done:
 	VMOVUPD Z16, 0(DX)
 	VMOVUPD Z17, 64(DX)
+	VZEROUPPER
+	RET
+
+// func attendAVX2(val, logit *float32, n int, scale, zmax float64, c, out *[16]float64)
+// As attendAVX512 on 4 float64 lanes (n a multiple of 4); 2^k from the
+// exponent bits: k + 1023 + 1.5·2^52 holds k + 1023 in its low bits, shifted
+// into the exponent field. c[12] = 1023 + 1.5·2^52.
+// out[0:4], out[8:12]: lane sums (the other lanes are zero).
+TEXT ·attendAVX2(SB), NOSPLIT, $0-56
+	MOVQ val+0(FP), SI
+	MOVQ logit+8(FP), DI
+	MOVQ n+16(FP), CX
+	MOVQ c+40(FP), AX
+	MOVQ out+48(FP), DX
+	VXORPD Y14, Y14, Y14
+	VXORPD Y15, Y15, Y15
+	SHRQ $2, CX
+	JEQ attend2_done
+
+attend2_loop:
+	VCVTPS2PD (DI), Y0
+	VBROADCASTSD zmax+32(FP), Y1
+	VBROADCASTSD scale+24(FP), Y2
+	VFMSUB231PD Y2, Y0, Y1     // x = logit·scale − zmax
+	VBROADCASTSD 16(AX), Y2
+	VMAXPD Y2, Y1, Y1          // x ≥ −700
+	VBROADCASTSD 0(AX), Y2
+	VMULPD Y2, Y1, Y2
+	VROUNDPD $0, Y2, Y2        // k = round(x·log2 e)
+	VBROADCASTSD 8(AX), Y3
+	VFNMADD231PD Y3, Y2, Y1    // r = x − k·ln 2 (in Y1)
+	VMULPD Y1, Y1, Y4          // r²
+	VMULPD Y4, Y4, Y5          // r⁴
+	VBROADCASTSD 24(AX), Y6
+	VADDPD Y6, Y1, Y6          // 1 + r
+	VBROADCASTSD 32(AX), Y7
+	VBROADCASTSD 40(AX), Y3
+	VFMADD231PD Y3, Y1, Y7     // 1/2 + r/6
+	VBROADCASTSD 48(AX), Y8
+	VBROADCASTSD 56(AX), Y3
+	VFMADD231PD Y3, Y1, Y8     // 1/24 + r/120
+	VBROADCASTSD 64(AX), Y9
+	VBROADCASTSD 72(AX), Y3
+	VFMADD231PD Y3, Y1, Y9     // 1/720 + r/5040
+	VBROADCASTSD 80(AX), Y10
+	VBROADCASTSD 88(AX), Y3
+	VFMADD231PD Y3, Y1, Y10    // 1/40320 + r/362880
+	VFMADD231PD Y7, Y4, Y6
+	VFMADD231PD Y9, Y4, Y8
+	VFMADD231PD Y10, Y5, Y8
+	VFMADD231PD Y8, Y5, Y6     // e^r
+	VBROADCASTSD 96(AX), Y3
+	VADDPD Y3, Y2, Y2          // low bits: k + 1023
+	VPSLLQ $52, Y2, Y2         // 2^k
+	VMULPD Y2, Y6, Y6
+	VADDPD Y6, Y15, Y15
+	VCVTPS2PD (SI), Y11
+	VFMADD231PD Y11, Y6, Y14
+	ADDQ $16, SI
+	ADDQ $16, DI
+	DECQ CX
+	JNE attend2_loop
+
+attend2_done:
+	VMOVUPD Y14, 0(DX)
+	VMOVUPD Y15, 64(DX)
 	VZEROUPPER
 	RET
