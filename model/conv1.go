@@ -3,13 +3,14 @@ package model
 import "math"
 
 // conv1 (1→256 channels, kernel 12×180, circular over the 12 pitch classes)
-// followed by PReLU and the max over the 12 pitch positions, in two ways:
+// followed by PReLU and the max over the 12 pitch positions, in two ways
+// besides the default of fft.go (which builds on the second):
 //
 // Direct: for each pitch position j, a GEMM of the 256×2160 weights with the
 // implicit im2col of rows (j+r) mod 12: 12·2160 MACs per output (c, t).
 //
-// Pitch-spectral (the default): a circular correlation over pitch is a
-// product in the pitch-DFT domain. With ω = e^{2πi/12},
+// Pitch-spectral: a circular correlation over pitch is a product in the
+// pitch-DFT domain. With ω = e^{2πi/12},
 // X̂_u[t] = Σ_p X[p,t] ω^{−up}, Ŵ_u[c,k] = Σ_r W[c,r,k] ω^{−ur},
 //
 //	Ĉ_u[c,t] = Σ_k conj(Ŵ_u[c,k]) · X̂_u[t+k]          (u = 0..6)

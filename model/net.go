@@ -22,7 +22,7 @@ type Net struct {
 	boff      []int        // implicit im2col row offsets (K ≤ 2160)
 	tile      []float32    // GEMM accumulators (gemmScratch)
 	bpack     []float32    // packed B panels (gemmScratch)
-	xs        []float32    // pitch-DFT of x, [14][tx] (spectral conv1)
+	xs        []float32    // pitch-DFT of x, [14][tx] (spectral and FFT conv1)
 	cbuf      []float32    // spectral conv1 products, [12][256][specCols]
 	ybuf      []float32    // [12][specGroup·specCols]
 	lo        []float32    // [specCols]
