@@ -1,5 +1,7 @@
 package model
 
+import "math"
+
 // A float32 GEMM specialised for the network's convolutions:
 //
 //	C[m][n] = Σ_k A[m][k] · B[k][n]
@@ -138,18 +140,19 @@ func convGEMM(dst []float32, ldd int, ap []float32, M, K int, bias []float32, sl
 		for m := 0; m < M; m++ {
 			p, i := m/mr, m%mr
 			b := bias[m]
+			sb, one := math.Float32bits(slope), math.Float32bits(1)
 			d := dst[m*ldd+n0 : m*ldd+n0+nb]
 			for jp := 0; jp < panels; jp++ {
 				w := min(nr, nb-jp*nr)
 				t := tile[p*mr*nc+jp*mr*nr+i*nr:][:w]
 				dd := d[jp*nr : jp*nr+w]
 				if mode == storePReLU {
+					// Branch-free PReLU (signs are unpredictable): the
+					// factor is slope where v's sign bit is set, else 1.
 					for j, v := range t {
 						v += b
-						if v < 0 {
-							v *= slope
-						}
-						dd[j] = v
+						neg := uint32(int32(math.Float32bits(v)) >> 31)
+						dd[j] = v * math.Float32frombits(sb&neg|one&^neg)
 					}
 				} else {
 					for j, v := range t {
