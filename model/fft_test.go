@@ -113,3 +113,54 @@ func compareFFTKernels(t *testing.T, k, ref fftKernels) {
 		check("epilogue", o0, o1, 1e-5)
 	}
 }
+
+// conv1 by FFT equals the direct conv1 (the reference's computation) on
+// conv1's own output, for PReLU slopes of either sign (the max over pitch
+// is taken after PReLU), several blocks and a partial last block, with the
+// default and the portable FFT kernels.
+func TestFFTConv1MatchesDirect(t *testing.T) {
+	w := mainWeights(t)
+	saved := fftKern
+	defer func() { fftKern = saved }()
+	n := w.NewNet()
+	for _, T := range []int{320, 1000} {
+		x := randomCrema(T, uint64(T))
+		if err := n.Embed(make([]float32, n.Dim()), x, ModelHop); err != nil { // sets n.x, n.rot
+			t.Fatal(err)
+		}
+		tx := len(n.x) / PitchClasses
+		t1 := tx - k1 + 1
+		for _, slope := range []float32{0.25, -0.6, 1.5} {
+			wa := *w
+			wa.slopes[0] = slope
+			n.w = &wa
+			want := make([]float32, channels*t1)
+			n.conv1Direct(want, tx, t1)
+			neg := 0
+			for _, v := range want {
+				if v < 0 {
+					neg++
+				}
+			}
+			// With a > 0, negative outputs are (c, t) whose 12 pre-activations
+			// are all negative: with a < 0 those take the min path.
+			if slope > 0 && (neg == 0 || neg == len(want)) {
+				t.Fatalf("T=%d slope=%v: %d of %d outputs negative; the test needs both signs", T, slope, neg, len(want))
+			}
+			for _, k := range []fftKernels{saved, fftKernelsGo} {
+				fftKern = k
+				got := make([]float32, channels*t1)
+				n.conv1FFT(got, tx, t1)
+				worst := 0.0
+				for i := range want {
+					worst = max(worst, math.Abs(float64(got[i]-want[i])))
+					if d := math.Abs(float64(got[i] - want[i])); !(d <= 1e-4*(1+math.Abs(float64(want[i])))) {
+						t.Fatalf("T=%d slope=%v %s: a1[%d] = %v, direct %v", T, slope, k.name, i, got[i], want[i])
+					}
+				}
+				t.Logf("T=%d slope=%v %s: max |Δ| = %.2g", T, slope, k.name, worst)
+			}
+		}
+		n.w = w
+	}
+}
