@@ -9,7 +9,7 @@ import (
 )
 
 // BlockRows is the number of rows Moments buffers before folding them in.
-const BlockRows = 256
+const BlockRows = 1024
 
 // quantBits is the number of significant bits a row keeps when it is
 // quantised: one more than float32 gives its largest entry, so every entry
