@@ -34,8 +34,12 @@
 // on 2K+16 vectors (Cholesky QR) with Rayleigh–Ritz steps (the first after
 // four multiplications, the next where the residuals predict convergence),
 // until every one of the K Ritz pairs has a residual
-// ‖Cv − θv‖ ≤ 1e-10·θ₁ (SubspaceTol); an eigenvector's error is at most its
-// residual over its eigenvalue gap. The start is a fixed pseudo-random basis,
+// ‖Cv − θv‖ ≤ max(1e-10·θ₁, min(1e-8·θ₁, 1e-6·gap)), gap being the distance
+// to the nearest other Ritz value: the residual bounds the eigenvalue's error
+// (explained-variance ratios within 1e-8) and, over the gap, the sine of the
+// eigenvector's angle (1e-6; the issue asks for 1e-6 and 1e-4). Vectors whose
+// eigenvalue is within 1e-4·θ₁ of another are held to 1e-10·θ₁
+// (SubspaceTol). The start is a fixed pseudo-random basis,
 // so the result is deterministic. SolverFull (gonum's mat.EigenSym, every
 // eigenpair, O(d³)) stays available through PCAConfig.Solver and is what
 // SolverAuto uses for d ≤ 128 or K > d/2; the subspace solver falls back to it
