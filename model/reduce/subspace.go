@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/lapack/lapack64"
 	"gonum.org/v1/gonum/mat"
@@ -57,8 +58,9 @@ func eigenSubspace(c []float64, d, k int) (vals, vecs []float64, err error) {
 		return eigenFull(c, d, k)
 	}
 	y := make([]float64, d*l)
+	cp := prepacked(packAll(nil, transposed(c, d, d)), d, d) // C = Cᵀ
 	for it := 1; it <= subspaceMaxIter; it++ {
-		gemmTN(y, c, q, d, d, l, &s.sc) // Y = C·Q
+		gemm(y, cp, q, l, gemmGeneral, &s.sc) // Y = C·Q
 		if !isRR(it) {
 			copy(q, y)
 			if !s.orth(q, passes(it+1)) {
@@ -87,10 +89,10 @@ func eigenSubspace(c []float64, d, k int) (vals, vecs []float64, err error) {
 
 // subspace holds eigenSubspace's dimensions and scratch.
 type subspace struct {
-	d, l   int
-	g, t   []float64
-	yt, qt []float64
-	sc     syrkScratch
+	d, l int
+	g, t []float64 // l×l
+	tmp  []float64 // d×l
+	sc   syrkScratch
 }
 
 // orth makes the columns of the d×l q orthonormal in place (Cholesky QR,
@@ -102,29 +104,28 @@ func (s *subspace) orth(q []float64, passes int) bool {
 	if s.g == nil {
 		s.g = make([]float64, l*l)
 		s.t = make([]float64, l*l)
+		s.tmp = make([]float64, d*l)
 	}
 	for range passes {
-		gemmTN(s.g, q, q, d, l, l, &s.sc) // G = QᵀQ
-		var ch mat.Cholesky
-		if !ch.Factorize(mat.NewSymDense(l, s.g)) {
+		gemm(s.g, transposed(q, d, l), q, l, gemmSym, &s.sc) // G = QᵀQ
+		// G = RᵀR (upper R), then R⁻¹ in place: both read and write only
+		// the upper triangle of g.
+		r := blas64.Triangular{N: l, Stride: l, Data: s.g, Uplo: blas.Upper, Diag: blas.NonUnit}
+		if _, ok := lapack64.Potrf(blas64.Symmetric{N: l, Stride: l, Data: s.g, Uplo: blas.Upper}); !ok {
 			// Numerically dependent columns (a rank-deficient covariance,
 			// e.g. fewer rows than l): Householder QR still gives an
 			// orthonormal basis, completing the span with other directions.
 			orthHouseholder(q, d, l)
 			continue
 		}
-		var r, ri mat.TriDense
-		ch.UTo(&r)
-		if err := ri.InverseTri(&r); err != nil {
+		if !lapack64.Trtri(r) {
 			return false
 		}
 		for i := range l {
-			for j := range l {
-				s.t[i*l+j] = ri.At(i, j)
-			}
+			clear(s.g[i*l : i*l+i]) // below the diagonal: G's, not R⁻¹'s
 		}
-		s.yt = transpose(s.yt, q, d, l)
-		gemmTN(q, s.yt, s.t, l, d, l, &s.sc) // Q = Q·R⁻¹
+		gemm(s.tmp, plain(q, d, l), s.g, l, gemmUpperB, &s.sc) // Q·R⁻¹
+		copy(q, s.tmp)
 	}
 	for _, v := range q {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
@@ -178,10 +179,8 @@ func (s *subspace) rayleighRitz(q, y []float64) (theta, v, cv []float64, ok bool
 	}
 	v = make([]float64, d*l)
 	cv = make([]float64, d*l)
-	s.qt = transpose(s.qt, q, d, l)
-	gemmTN(v, s.qt, wd, l, d, l, &s.sc)
-	s.yt = transpose(s.yt, y, d, l)
-	gemmTN(cv, s.yt, wd, l, d, l, &s.sc)
+	gemm(v, plain(q, d, l), wd, l, gemmGeneral, &s.sc)  // V = Q·W
+	gemm(cv, plain(y, d, l), wd, l, gemmGeneral, &s.sc) // C·V = Y·W
 	return theta, v, cv, true
 }
 
