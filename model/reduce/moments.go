@@ -62,6 +62,9 @@ type Moments struct {
 	scratch *flushScratch // Flush's buffers, kept between flushes
 }
 
+// packRows is the number of rows Flush quantises before packing them.
+const packRows = 16
+
 // flushScratch holds Flush's buffers.
 type flushScratch struct {
 	chunk, colSq []float64
@@ -152,12 +155,12 @@ func (m *Moments) Flush() {
 		return
 	}
 	d := m.Dim
-	nr := len(m.Pending) / d
-	exps := make([]int, nr)
-	for r := range nr {
+	rows := len(m.Pending) / d
+	exps := make([]int, rows)
+	for r := range rows {
 		exps[r] = rowExp(m.Pending[r*d : (r+1)*d])
 	}
-	order := make([]int, nr)
+	order := make([]int, rows)
 	for i := range order {
 		order[i] = i
 	}
@@ -166,48 +169,56 @@ func (m *Moments) Flush() {
 		m.scratch = &flushScratch{}
 	}
 	sc := m.scratch
-	if cap(sc.chunk) < nr*d {
-		sc.chunk = make([]float64, 0, nr*d)
-	}
+	sc.chunk = grow(sc.chunk, packRows*d)
 	if cap(sc.colSq) < d {
 		sc.colSq = make([]float64, d)
 	}
-	chunk, colSq, cuts := sc.chunk[:0], sc.colSq[:d], sc.cuts[:0]
+	colSq, cuts := sc.colSq[:d], sc.cuts[:0]
 	bound := syrkK.bound
 	tile := &sc.tile
-	for lo := 0; lo < nr; {
+	nr := syrkK.nr
+	for lo := 0; lo < rows; {
 		e := exps[order[lo]]
 		hi := lo
-		for hi < nr && exps[order[hi]] == e {
+		for hi < rows && exps[order[hi]] == e {
 			hi++
 		}
 		b := m.bin(e)
 		sum := m.Sum[b*d : (b+1)*d]
 		acc := m.Lo[b*packedLen(d) : (b+1)*packedLen(d)]
-		chunk = chunk[:0]
 		clear(colSq)
 		cuts = cuts[:0]
-		for _, r := range order[lo:hi] {
-			row := quantise(m.Pending[r*d:(r+1)*d], e, chunk[len(chunk):len(chunk)+d])
-			over := false
-			for j, q := range row {
-				if colSq[j]+q*q > bound {
-					over = true
+		n := hi - lo
+		tile.pa = grow(tile.pa, (d+syrkMR-1)/syrkMR*syrkMR*n)
+		tile.pb = grow(tile.pb, (d+nr-1)/nr*nr*n)
+		// Quantise packRows rows at a time into chunk (in L2), then pack
+		// them into the kernels' panels.
+		for b0 := lo; b0 < hi; b0 += packRows {
+			b1 := min(hi, b0+packRows)
+			for i, r := range order[b0:b1] {
+				row := quantise(m.Pending[r*d:(r+1)*d], e, sc.chunk[i*d:(i+1)*d])
+				over := false
+				for j, q := range row {
+					if colSq[j]+q*q > bound {
+						over = true
+					}
+				}
+				if over {
+					cuts = append(cuts, b0+i-lo)
+					clear(colSq)
+				}
+				for j, q := range row {
+					colSq[j] += q * q
+					sum[j] += int64(q)
 				}
 			}
-			if over {
-				cuts = append(cuts, len(chunk)/d)
-				clear(colSq)
-			}
-			for j, q := range row {
-				colSq[j] += q * q
-				sum[j] += int64(q)
-			}
-			chunk = chunk[:len(chunk)+d]
+			blk := sc.chunk[:(b1-b0)*d]
+			packPanelsInto(tile.pa, blk, n, b0-lo, b1-b0, d, syrkMR)
+			packPanelsInto(tile.pb, blk, n, b0-lo, b1-b0, d, nr)
 		}
-		cuts = append(cuts, len(chunk)/d)
+		cuts = append(cuts, n)
 		m.reserve(b, int64(len(cuts)))
-		syrkExact(acc, chunk, cuts, d, tile)
+		syrkExact(acc, cuts, d, tile)
 		m.Count[b] += int64(hi - lo)
 		lo = hi
 	}
