@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 
 	"gonum.org/v1/gonum/mat"
 )
@@ -67,9 +68,17 @@ const packRows = 16
 
 // flushScratch holds Flush's buffers.
 type flushScratch struct {
+	part [2]quantPart
+	tile syrkScratch
+}
+
+// quantPart holds one goroutine's buffers for quantising a share of a bin's
+// rows: rows in packRows blocks, column sums of squares, chunk cuts and the
+// share's Σq.
+type quantPart struct {
 	chunk, colSq []float64
 	cuts         []int
-	tile         syrkScratch
+	sum          []int64
 }
 
 // N returns the number of rows folded into the bins.
@@ -157,8 +166,22 @@ func (m *Moments) Flush() {
 	d := m.Dim
 	rows := len(m.Pending) / d
 	exps := make([]int, rows)
-	for r := range rows {
-		exps[r] = rowExp(m.Pending[r*d : (r+1)*d])
+	expsOf := func(r0, r1 int) {
+		for r := r0; r < r1; r++ {
+			exps[r] = rowExp(m.Pending[r*d : (r+1)*d])
+		}
+	}
+	if half := rows / 2; rows*d >= 1<<16 {
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			expsOf(half, rows)
+		}()
+		expsOf(0, half)
+		wg.Wait()
+	} else {
+		expsOf(0, rows)
 	}
 	order := make([]int, rows)
 	for i := range order {
@@ -169,14 +192,9 @@ func (m *Moments) Flush() {
 		m.scratch = &flushScratch{}
 	}
 	sc := m.scratch
-	sc.chunk = grow(sc.chunk, packRows*d)
-	if cap(sc.colSq) < d {
-		sc.colSq = make([]float64, d)
-	}
-	colSq, cuts := sc.colSq[:d], sc.cuts[:0]
-	bound := syrkK.bound
 	tile := &sc.tile
 	nr := syrkK.nr
+	var cuts []int
 	for lo := 0; lo < rows; {
 		e := exps[order[lo]]
 		hi := lo
@@ -184,46 +202,83 @@ func (m *Moments) Flush() {
 			hi++
 		}
 		b := m.bin(e)
-		sum := m.Sum[b*d : (b+1)*d]
-		acc := m.Lo[b*packedLen(d) : (b+1)*packedLen(d)]
-		clear(colSq)
-		cuts = cuts[:0]
 		n := hi - lo
 		tile.pa = grow(tile.pa, (d+syrkMR-1)/syrkMR*syrkMR*n)
 		tile.pb = grow(tile.pb, (d+nr-1)/nr*nr*n)
-		// Quantise packRows rows at a time into chunk (in L2), then pack
-		// them into the kernels' panels.
-		for b0 := lo; b0 < hi; b0 += packRows {
-			b1 := min(hi, b0+packRows)
-			for i, r := range order[b0:b1] {
-				row := quantise(m.Pending[r*d:(r+1)*d], e, sc.chunk[i*d:(i+1)*d])
-				over := false
-				for j, q := range row {
-					if colSq[j]+q*q > bound {
-						over = true
-					}
-				}
-				if over {
-					cuts = append(cuts, b0+i-lo)
-					clear(colSq)
-				}
-				for j, q := range row {
-					colSq[j] += q * q
-					sum[j] += int64(q)
-				}
-			}
-			blk := sc.chunk[:(b1-b0)*d]
-			packPanelsInto(tile.pa, blk, n, b0-lo, b1-b0, d, syrkMR)
-			packPanelsInto(tile.pb, blk, n, b0-lo, b1-b0, d, nr)
+		// Two goroutines quantise and pack half the rows each, with their
+		// own chunks (a cut between the halves costs one conversion; the
+		// integer sums are the same for any cuts).
+		mid := lo + n/2
+		if n*d < 1<<16 {
+			mid = hi
 		}
-		cuts = append(cuts, n)
+		var wg sync.WaitGroup
+		if mid < hi {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				m.quantiseRows(&sc.part[1], order[mid:hi], e, tile, n, mid-lo)
+			}()
+		}
+		m.quantiseRows(&sc.part[0], order[lo:mid], e, tile, n, 0)
+		wg.Wait()
+		cuts = append(cuts[:0], sc.part[0].cuts...)
+		sum := m.Sum[b*d : (b+1)*d]
+		addInts(sum, sc.part[0].sum)
+		if mid < hi {
+			cuts = append(cuts, sc.part[1].cuts...)
+			addInts(sum, sc.part[1].sum)
+		}
 		m.reserve(b, int64(len(cuts)))
-		syrkExact(acc, cuts, d, tile)
-		m.Count[b] += int64(hi - lo)
+		syrkExact(m.Lo[b*packedLen(d):(b+1)*packedLen(d)], cuts, d, tile)
+		m.Count[b] += int64(n)
 		lo = hi
 	}
-	sc.cuts = cuts
 	m.Pending = m.Pending[:0]
+}
+
+// quantiseRows quantises the pending rows rs (of exponent e) into rows
+// r0.. of the n-row panels in tile, packRows rows at a time through p.chunk
+// (in L2). It sets p.sum to their Σq and p.cuts to the ends of chunks whose
+// column sums of squares stay ≤ syrkK.bound, as row indices of the panels
+// (the last is r0+len(rs)).
+func (m *Moments) quantiseRows(p *quantPart, rs []int, e int, tile *syrkScratch, n, r0 int) {
+	d := m.Dim
+	p.chunk = grow(p.chunk, packRows*d)
+	p.colSq = grow(p.colSq, d)
+	clear(p.colSq)
+	if cap(p.sum) < d {
+		p.sum = make([]int64, d)
+	}
+	p.sum = p.sum[:d]
+	clear(p.sum)
+	p.cuts = p.cuts[:0]
+	bound, nr := syrkK.bound, syrkK.nr
+	colSq, sum := p.colSq, p.sum
+	for b0 := 0; b0 < len(rs); b0 += packRows {
+		b1 := min(len(rs), b0+packRows)
+		for i, r := range rs[b0:b1] {
+			row := quantise(m.Pending[r*d:(r+1)*d], e, p.chunk[i*d:(i+1)*d])
+			over := false
+			for j, q := range row {
+				if colSq[j]+q*q > bound {
+					over = true
+				}
+			}
+			if over {
+				p.cuts = append(p.cuts, r0+b0+i)
+				clear(colSq)
+			}
+			for j, q := range row {
+				colSq[j] += q * q
+				sum[j] += int64(q)
+			}
+		}
+		blk := p.chunk[:(b1-b0)*d]
+		packPanelsInto(tile.pa, blk, n, r0+b0, b1-b0, d, syrkMR)
+		packPanelsInto(tile.pb, blk, n, r0+b0, b1-b0, d, nr)
+	}
+	p.cuts = append(p.cuts, r0+len(rs))
 }
 
 // quantise writes round(x·2^(quantBits−e)) to dst and returns it.
