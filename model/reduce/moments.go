@@ -374,7 +374,7 @@ func (m *Moments) Stats() (mean, cov []float64, err error) {
 	if n < 2 {
 		return nil, nil, fmt.Errorf("%w: covariance of %d rows", ErrTooFew, n)
 	}
-	d, p := m.Dim, packedLen(m.Dim)
+	d := m.Dim
 	fn := float64(n)
 	// Σx per column, in double-double, bins in increasing exponent.
 	s1 := make([]dd, d)
@@ -389,8 +389,30 @@ func (m *Moments) Stats() (mean, cov []float64, err error) {
 		mean[j] = s1[j].div(fn).float()
 	}
 	cov = make([]float64, d*d)
-	k := 0
-	for i := range d {
+	// Rows of the triangle split in two halves of equal work: row i has
+	// d−i entries, so the first d·(1−1/√2) rows hold half.
+	split := int(float64(d) * (1 - math.Sqrt2/2))
+	if d < 256 {
+		split = d
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		m.covRows(cov, s1, split, d)
+	}()
+	m.covRows(cov, s1, 0, split)
+	wg.Wait()
+	return mean, cov, nil
+}
+
+// covRows sets rows i0..i1 of the covariance (and their mirror) from the
+// bins' sums, given the column sums s1.
+func (m *Moments) covRows(cov []float64, s1 []dd, i0, i1 int) {
+	d, p := m.Dim, packedLen(m.Dim)
+	fn := float64(m.N())
+	for i := i0; i < i1; i++ {
+		k := i*d - i*(i-1)/2 // packed index of (i, i)
 		for j := i; j < d; j++ {
 			var s2 dd
 			for b, e := range m.Exp {
@@ -407,7 +429,6 @@ func (m *Moments) Stats() (mean, cov []float64, err error) {
 			k++
 		}
 	}
-	return mean, cov, nil
 }
 
 // dd is a double-double number hi + lo, |lo| ≤ ulp(hi)/2.
