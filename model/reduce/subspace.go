@@ -68,18 +68,17 @@ func eigenSubspace(c []float64, d, k int) (vals, vecs []float64, err error) {
 			}
 			continue
 		}
-		theta, v, cv, ok := s.rayleighRitz(q, y)
+		theta, v, cv, ok := s.rayleighRitz(q, y, k)
 		if !ok {
 			return eigenFull(c, d, k)
 		}
 		worst := s.residualRatio(theta, v, cv, k)
 		if worst <= 1 {
-			vals = theta[:k]
-			vecs = transpose(nil, v, d, l)[:k*d]
-			return vals, vecs, nil
+			return theta[:k], transpose(nil, v, d, k), nil
 		}
 		nextRRAt = it + nextRR(worst, theta, k, l)
-		copy(q, cv)
+		// span(Y) = span(C·V of all l Ritz vectors): iterate on it.
+		copy(q, y)
 		if !s.orth(q, passes(it+1)) {
 			return eigenFull(c, d, k)
 		}
@@ -151,9 +150,9 @@ func orthHouseholder(q []float64, d, l int) {
 }
 
 // rayleighRitz returns the Ritz values of C on span(Q) in decreasing order,
-// the Ritz vectors V = Q·W and C·V = Y·W (both d×l, one vector a column),
-// given the orthonormal Q and Y = C·Q.
-func (s *subspace) rayleighRitz(q, y []float64) (theta, v, cv []float64, ok bool) {
+// and the first k Ritz vectors V = Q·W and C·V = Y·W (both d×k, one vector
+// a column), given the orthonormal Q and Y = C·Q.
+func (s *subspace) rayleighRitz(q, y []float64, k int) (theta, v, cv []float64, ok bool) {
 	d, l := s.d, s.l
 	gemmTN(s.t, q, y, d, l, l, &s.sc) // T = QᵀCQ
 	for i := range l {
@@ -162,26 +161,40 @@ func (s *subspace) rayleighRitz(q, y []float64) (theta, v, cv []float64, ok bool
 			s.t[i*l+j], s.t[j*l+i] = m, m
 		}
 	}
-	var eig mat.EigenSym
-	if !eig.Factorize(mat.NewSymDense(l, s.t), true) {
-		return nil, nil, nil, false
-	}
-	asc := eig.Values(nil)
-	var w mat.Dense
-	eig.VectorsTo(&w)
-	theta = make([]float64, l)
-	wd := make([]float64, l*l)
-	for c := range l {
-		theta[c] = asc[l-1-c]
-		for r := range l {
-			wd[r*l+c] = w.At(r, l-1-c)
+	theta, w, ok := topEigenSym(append([]float64(nil), s.t...), l, k, &s.sc)
+	if !ok {
+		theta, w, ok = eigenSymDsyev(s.t, l, k)
+		if !ok {
+			return nil, nil, nil, false
 		}
 	}
-	v = make([]float64, d*l)
-	cv = make([]float64, d*l)
-	gemm(v, plain(q, d, l), wd, l, gemmGeneral, &s.sc)  // V = Q·W
-	gemm(cv, plain(y, d, l), wd, l, gemmGeneral, &s.sc) // C·V = Y·W
+	v = make([]float64, d*k)
+	cv = make([]float64, d*k)
+	gemm(v, plain(q, d, l), w, k, gemmGeneral, &s.sc)  // V = Q·W
+	gemm(cv, plain(y, d, l), w, k, gemmGeneral, &s.sc) // C·V = Y·W
 	return theta, v, cv, true
+}
+
+// eigenSymDsyev is topEigenSym by gonum's Dsyev (every eigenvector).
+func eigenSymDsyev(t []float64, l, k int) (vals, w []float64, ok bool) {
+	var eig mat.EigenSym
+	if !eig.Factorize(mat.NewSymDense(l, t), true) {
+		return nil, nil, false
+	}
+	asc := eig.Values(nil)
+	var z mat.Dense
+	eig.VectorsTo(&z)
+	vals = make([]float64, l)
+	w = make([]float64, l*k)
+	for c := range l {
+		vals[c] = asc[l-1-c]
+	}
+	for r := range l {
+		for c := range k {
+			w[r*k+c] = z.At(r, l-1-c)
+		}
+	}
+	return vals, w, true
 }
 
 // Convergence of a Ritz pair (θ, v) of SolverSubspace (θ₁ the largest, gap
@@ -198,12 +211,13 @@ const (
 )
 
 // residualRatio returns the largest ratio of residual ‖Cv − θv‖ to its
-// tolerance (above) over the first k Ritz pairs: ≤ 1 means converged.
+// tolerance (above) over the k Ritz pairs of the d×k v and cv: ≤ 1 means
+// converged.
 func (s *subspace) residualRatio(theta, v, cv []float64, k int) float64 {
-	d, l := s.d, s.l
+	d := s.d
 	res := make([]float64, k)
 	for r := range d {
-		vr, cr := v[r*l:r*l+k], cv[r*l:r*l+k]
+		vr, cr := v[r*k:r*k+k], cv[r*k:r*k+k]
 		for c := range k {
 			e := cr[c] - theta[c]*vr[c]
 			res[c] += e * e
