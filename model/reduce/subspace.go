@@ -54,7 +54,9 @@ func eigenSubspace(c []float64, d, k int) (vals, vecs []float64, err error) {
 		}
 		return 1
 	}
-	if !s.orth(q, passes(1)) {
+	// A Gaussian start is well conditioned and of unit scale: a power step
+	// needs no orthonormalisation before it, Rayleigh–Ritz does.
+	if isRR(1) && !s.orth(q, 2) {
 		return eigenFull(c, d, k)
 	}
 	y := make([]float64, d*l)
