@@ -194,6 +194,10 @@ func (m *Moments) Flush() {
 	sc := m.scratch
 	tile := &sc.tile
 	nr := syrkK.nr
+	// Room for every pending row, so the panels are not reallocated when
+	// the bins' shares vary between flushes.
+	tile.pa = grow(tile.pa, (d+syrkMR-1)/syrkMR*syrkMR*rows)
+	tile.pb = grow(tile.pb, (d+nr-1)/nr*nr*rows)
 	var cuts []int
 	for lo := 0; lo < rows; {
 		e := exps[order[lo]]
