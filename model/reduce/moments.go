@@ -69,6 +69,7 @@ const packRows = 16
 // flushScratch holds Flush's buffers.
 type flushScratch struct {
 	part [2]quantPart
+	cuts []int
 	tile syrkScratch
 }
 
@@ -125,7 +126,7 @@ func (m *Moments) Add(x []float32) error {
 	}
 	m.Pending = append(m.Pending, x...)
 	if len(m.Pending) >= BlockRows*m.Dim {
-		m.Flush()
+		m.fold(BlockRows / 4)
 	}
 	return nil
 }
@@ -159,86 +160,133 @@ func (m *Moments) bin(e int) int {
 }
 
 // Flush folds the pending rows into the bins.
-func (m *Moments) Flush() {
+func (m *Moments) Flush() { m.fold(0) }
+
+// fold folds the pending rows into the bins. With minRows > 0 (Add's
+// flushes), rows whose exponent fewer than minRows pending rows share stay
+// pending, as long as they are fewer than BlockRows/2 in all: folding a few
+// rows into a bin costs a pass over its whole triangle (16 MB at d = 2048),
+// so a rare exponent waits until it has company. The sums are exact, so
+// when a row is folded does not change them.
+func (m *Moments) fold(minRows int) {
 	if m.Dim == 0 || len(m.Pending) == 0 {
 		return
 	}
 	d := m.Dim
 	rows := len(m.Pending) / d
+	exps := m.rowExps(rows)
+	order := make([]int, rows)
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return exps[a] - exps[b] })
+	// Groups of rows of one exponent: order[ends[g-1]:ends[g]].
+	var ends []int
+	kept := 0
+	for lo := 0; lo < rows; {
+		hi := lo
+		for hi < rows && exps[order[hi]] == exps[order[lo]] {
+			hi++
+		}
+		ends = append(ends, hi)
+		if hi-lo < minRows {
+			kept += hi - lo
+		}
+		lo = hi
+	}
+	if kept >= BlockRows/2 {
+		minRows = 0
+	}
+	if m.scratch == nil {
+		m.scratch = &flushScratch{}
+	}
+	tile := &m.scratch.tile
+	// Room for every pending row, so the panels are not reallocated when
+	// the bins' shares vary between flushes.
+	tile.pa = grow(tile.pa, (d+syrkMR-1)/syrkMR*syrkMR*rows)
+	tile.pb = grow(tile.pb, (d+syrkK.nr-1)/syrkK.nr*syrkK.nr*rows)
+	var keep []int
+	lo := 0
+	for _, hi := range ends {
+		if hi-lo < minRows {
+			keep = append(keep, order[lo:hi]...)
+		} else {
+			m.foldBin(exps[order[lo]], order[lo:hi])
+		}
+		lo = hi
+	}
+	// Move the rows kept to the front, in their order of arrival.
+	slices.Sort(keep)
+	for i, r := range keep {
+		copy(m.Pending[i*d:(i+1)*d], m.Pending[r*d:(r+1)*d])
+	}
+	m.Pending = m.Pending[:len(keep)*d]
+}
+
+// rowExps returns the exponent of each of the first rows pending rows
+// (rowExp), computed on two goroutines.
+func (m *Moments) rowExps(rows int) []int {
+	d := m.Dim
 	exps := make([]int, rows)
 	expsOf := func(r0, r1 int) {
 		for r := r0; r < r1; r++ {
 			exps[r] = rowExp(m.Pending[r*d : (r+1)*d])
 		}
 	}
-	if half := rows / 2; rows*d >= 1<<16 {
-		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			expsOf(half, rows)
-		}()
-		expsOf(0, half)
-		wg.Wait()
-	} else {
+	if rows*d < 1<<16 {
 		expsOf(0, rows)
+		return exps
 	}
-	order := make([]int, rows)
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int { return exps[a] - exps[b] })
-	if m.scratch == nil {
-		m.scratch = &flushScratch{}
-	}
+	half := rows / 2
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		expsOf(half, rows)
+	}()
+	expsOf(0, half)
+	wg.Wait()
+	return exps
+}
+
+// foldBin folds the pending rows rs, all of exponent e, into e's bin.
+func (m *Moments) foldBin(e int, rs []int) {
+	d := m.Dim
 	sc := m.scratch
 	tile := &sc.tile
 	nr := syrkK.nr
-	// Room for every pending row, so the panels are not reallocated when
-	// the bins' shares vary between flushes.
-	tile.pa = grow(tile.pa, (d+syrkMR-1)/syrkMR*syrkMR*rows)
-	tile.pb = grow(tile.pb, (d+nr-1)/nr*nr*rows)
-	var cuts []int
-	for lo := 0; lo < rows; {
-		e := exps[order[lo]]
-		hi := lo
-		for hi < rows && exps[order[hi]] == e {
-			hi++
-		}
-		b := m.bin(e)
-		n := hi - lo
-		tile.pa = grow(tile.pa, (d+syrkMR-1)/syrkMR*syrkMR*n)
-		tile.pb = grow(tile.pb, (d+nr-1)/nr*nr*n)
-		// Two goroutines quantise and pack half the rows each, with their
-		// own chunks (a cut between the halves costs one conversion; the
-		// integer sums are the same for any cuts).
-		mid := lo + n/2
-		if n*d < 1<<16 {
-			mid = hi
-		}
-		var wg sync.WaitGroup
-		if mid < hi {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				m.quantiseRows(&sc.part[1], order[mid:hi], e, tile, n, mid-lo)
-			}()
-		}
-		m.quantiseRows(&sc.part[0], order[lo:mid], e, tile, n, 0)
-		wg.Wait()
-		cuts = append(cuts[:0], sc.part[0].cuts...)
-		sum := m.Sum[b*d : (b+1)*d]
-		addInts(sum, sc.part[0].sum)
-		if mid < hi {
-			cuts = append(cuts, sc.part[1].cuts...)
-			addInts(sum, sc.part[1].sum)
-		}
-		m.reserve(b, int64(len(cuts)))
-		syrkExact(m.Lo[b*packedLen(d):(b+1)*packedLen(d)], cuts, d, tile)
-		m.Count[b] += int64(n)
-		lo = hi
+	b := m.bin(e)
+	n := len(rs)
+	tile.pa = grow(tile.pa, (d+syrkMR-1)/syrkMR*syrkMR*n)
+	tile.pb = grow(tile.pb, (d+nr-1)/nr*nr*n)
+	// Two goroutines quantise and pack half the rows each, with their own
+	// chunks (a cut between the halves costs one conversion; the integer
+	// sums are the same for any cuts).
+	mid := n / 2
+	if n*d < 1<<16 {
+		mid = n
 	}
-	m.Pending = m.Pending[:0]
+	var wg sync.WaitGroup
+	if mid < n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m.quantiseRows(&sc.part[1], rs[mid:], e, tile, n, mid)
+		}()
+	}
+	m.quantiseRows(&sc.part[0], rs[:mid], e, tile, n, 0)
+	wg.Wait()
+	cuts := append(sc.cuts[:0], sc.part[0].cuts...)
+	sum := m.Sum[b*d : (b+1)*d]
+	addInts(sum, sc.part[0].sum)
+	if mid < n {
+		cuts = append(cuts, sc.part[1].cuts...)
+		addInts(sum, sc.part[1].sum)
+	}
+	sc.cuts = cuts
+	m.reserve(b, int64(len(cuts)))
+	syrkExact(m.Lo[b*packedLen(d):(b+1)*packedLen(d)], cuts, d, tile)
+	m.Count[b] += int64(n)
 }
 
 // quantiseRows quantises the pending rows rs (of exponent e) into rows
