@@ -105,10 +105,11 @@ func gemmTN(dst, a, b []float64, k, m, n int, sc *syrkScratch) {
 }
 
 // gemm sets dst = A·b for the m×k operand A and the k×n row-major b. It
-// packs A and b into the micro-kernel's panels (syrk.go) in chunks of gemmKC
-// shared rows and splits panels of A between goroutines; each dst entry is
-// summed in the same order whatever the split. sc holds the packed panels
-// between calls.
+// packs A (unless prepacked) and b into the micro-kernel's panels (syrk.go)
+// in chunks of gemmKC shared rows, all chunks first, then splits panels of A
+// between goroutines, each running through every chunk; each dst entry is
+// summed chunk by chunk in the same order whatever the split. sc holds the
+// packed panels between calls.
 func gemm(dst []float64, a gemmOperand, b []float64, n int, shape gemmShape, sc *syrkScratch) {
 	m, k := a.m, a.k
 	dst = dst[:m*n]
@@ -118,28 +119,44 @@ func gemm(dst []float64, a gemmOperand, b []float64, n int, shape gemmShape, sc 
 	npA := (m + syrkMR - 1) / syrkMR
 	npB := (n + nr - 1) / nr
 	blocks := (npA + syrkBlockPanels - 1) / syrkBlockPanels
-	workers := min(runtime.GOMAXPROCS(0), 4, blocks)
+	chunks := (k + gemmKC - 1) / gemmKC
+	workers := min(runtime.GOMAXPROCS(0), 4, max(blocks, chunks))
 	if m*n*min(k, gemmKC) < 1<<20 {
 		workers = 1
 	}
-	for r0 := 0; r0 < k; r0 += gemmKC {
+	// Chunk c's panels: A's at [r0*npA*syrkMR, (r0+kb)*npA*syrkMR), b's at
+	// [r0*npB*nr, (r0+kb)*npB*nr) (packAll's layout).
+	if !a.fixed {
+		sc.pa = grow(sc.pa, npA*syrkMR*k)
+	}
+	sc.pb = grow(sc.pb, npB*nr*k)
+	packChunk := func(c int) {
+		r0 := c * gemmKC
 		kb := min(gemmKC, k-r0)
-		pa := a.pack(sc.pa, r0, kb)
 		if !a.fixed {
-			sc.pa = pa
+			a.pack(sc.pa[r0*npA*syrkMR:(r0+kb)*npA*syrkMR], r0, kb)
 		}
-		sc.pb = packPanels(sc.pb, b[r0*n:(r0+kb)*n], kb, n, nr)
-		pb := sc.pb
-		q0 := 0
-		if shape == gemmUpperB {
-			q0 = r0 / nr // columns left of r0 are zero in these rows
-		}
-		work := func(blk int) {
-			var c [syrkMR * syrkMaxNR]float64
-			p0 := blk * syrkBlockPanels
-			p1 := min(npA, p0+syrkBlockPanels)
-			qs := q0
-			if shape == gemmSym {
+		packPanels(sc.pb[r0*npB*nr:(r0+kb)*npB*nr], b[r0*n:(r0+kb)*n], kb, n, nr)
+	}
+	runBlocks(chunks, min(workers, chunks), packChunk)
+	work := func(blk int) {
+		var c [syrkMR * syrkMaxNR]float64
+		p0 := blk * syrkBlockPanels
+		p1 := min(npA, p0+syrkBlockPanels)
+		for r0 := 0; r0 < k; r0 += gemmKC {
+			kb := min(gemmKC, k-r0)
+			var pa []float64
+			if a.fixed {
+				pa = a.pack(nil, r0, kb)
+			} else {
+				pa = sc.pa[r0*npA*syrkMR : (r0+kb)*npA*syrkMR]
+			}
+			pb := sc.pb[r0*npB*nr : (r0+kb)*npB*nr]
+			qs := 0
+			switch shape {
+			case gemmUpperB:
+				qs = r0 / nr // columns left of r0 are zero in these rows
+			case gemmSym:
 				qs = p0 * syrkMR / nr
 			}
 			for q := qs; q < npB; q++ {
@@ -160,14 +177,8 @@ func gemm(dst []float64, a gemmOperand, b []float64, n int, shape gemmShape, sc 
 				}
 			}
 		}
-		if workers < 2 {
-			for blk := range blocks {
-				work(blk)
-			}
-			continue
-		}
-		forBlocks(blocks, workers, work)
 	}
+	runBlocks(blocks, min(workers, blocks), work)
 	if shape == gemmSym {
 		for i := range m {
 			for j := range i {
@@ -175,6 +186,17 @@ func gemm(dst []float64, a gemmOperand, b []float64, n int, shape gemmShape, sc 
 			}
 		}
 	}
+}
+
+// runBlocks runs work(0..blocks-1), on workers goroutines if more than one.
+func runBlocks(blocks, workers int, work func(blk int)) {
+	if workers < 2 {
+		for blk := range blocks {
+			work(blk)
+		}
+		return
+	}
+	forBlocks(blocks, workers, work)
 }
 
 // transpose returns the n×m transpose of the m×n row-major a, in dst.
