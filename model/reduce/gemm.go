@@ -62,10 +62,12 @@ func packAll(dst []float64, o gemmOperand) []float64 {
 		dst = make([]float64, np*syrkMR*o.k)
 	}
 	dst = dst[:np*syrkMR*o.k]
-	for r0 := 0; r0 < o.k; r0 += gemmKC {
+	chunks := (o.k + gemmKC - 1) / gemmKC
+	runBlocks(chunks, min(runtime.GOMAXPROCS(0), 4, chunks), func(c int) {
+		r0 := c * gemmKC
 		kb := min(gemmKC, o.k-r0)
 		o.pack(dst[r0*np*syrkMR:(r0+kb)*np*syrkMR], r0, kb)
-	}
+	})
 	return dst
 }
 

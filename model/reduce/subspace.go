@@ -36,11 +36,20 @@ func eigenSubspace(c []float64, d, k int) (vals, vecs []float64, err error) {
 	if 4*l > 3*d {
 		return eigenFull(c, d, k)
 	}
+	// C packed once for every product (on other goroutines while the start
+	// is drawn).
+	var cp gemmOperand
+	packed := make(chan struct{})
+	go func() {
+		defer close(packed)
+		cp = prepacked(packAll(nil, transposed(c, d, d)), d, d) // C = Cᵀ
+	}()
 	rng := rand.New(rand.NewPCG(0x5ca1ab1e, uint64(d)<<32|uint64(k)))
 	q := make([]float64, d*l)
 	for i := range q {
 		q[i] = rng.NormFloat64()
 	}
+	<-packed
 	s := &subspace{d: d, l: l}
 	// Rayleigh–Ritz needs an orthonormal Q (two Cholesky QR passes); a plain
 	// power step only a well-scaled one (one pass). The first Rayleigh–Ritz
@@ -60,7 +69,6 @@ func eigenSubspace(c []float64, d, k int) (vals, vecs []float64, err error) {
 		return eigenFull(c, d, k)
 	}
 	y := make([]float64, d*l)
-	cp := prepacked(packAll(nil, transposed(c, d, d)), d, d) // C = Cᵀ
 	for it := 1; it <= subspaceMaxIter; it++ {
 		gemm(y, cp, q, l, gemmGeneral, &s.sc) // Y = C·Q
 		if !isRR(it) {
