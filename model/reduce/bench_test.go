@@ -3,6 +3,7 @@ package reduce
 import (
 	"math"
 	"math/rand/v2"
+	"sync"
 	"testing"
 )
 
@@ -103,6 +104,65 @@ func BenchmarkFitPCA(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	if cpu0 >= 0 {
+		b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
+	}
+}
+
+// moments2048 holds the moments of 4,096 rows of lowRankData(·, 2048),
+// built once per test binary (generating them takes seconds).
+var moments2048 = sync.OnceValue(func() *Moments {
+	var m Moments
+	for _, r := range lowRankData(4096, 2048) {
+		if err := m.Add(r); err != nil {
+			panic(err)
+		}
+	}
+	m.Flush()
+	return &m
+})
+
+// BenchmarkFitPCA2048 measures the eigen step of bench/pca's shape, 2048 →
+// 256 (SolverAuto: the subspace solver), from moments of 4,096 rows of the
+// same kind of data.
+func BenchmarkFitPCA2048(b *testing.B) {
+	m := moments2048()
+	b.ReportAllocs()
+	cpu0 := cpuSeconds()
+	for b.Loop() {
+		if _, err := FitPCA(m, PCAConfig{K: 256}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if cpu0 >= 0 {
+		b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
+	}
+}
+
+// BenchmarkMomentsSteady measures folding 4,096 2048-d rows into an
+// accumulator that already holds rows (its bins allocated): the steady
+// state of a Beam accumulator or of bench/pca's loop.
+func BenchmarkMomentsSteady(b *testing.B) {
+	const n, d = 4096, 2048
+	rows := benchData(n, d)
+	var m Moments
+	for _, r := range rows[:256] {
+		if err := m.Add(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	m.Flush()
+	b.ReportAllocs()
+	cpu0 := cpuSeconds()
+	for b.Loop() {
+		for _, r := range rows {
+			if err := m.Add(r); err != nil {
+				b.Fatal(err)
+			}
+		}
+		m.Flush()
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "songs/s")
 	if cpu0 >= 0 {
 		b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
 	}

@@ -22,7 +22,9 @@
 // of magnitude ≤ 2^51 (a column bound Σq² ≤ 2^51 and Cauchy–Schwarz), so
 // the float64 FMA kernel (6×16 register tiles with AVX-512, 6×8 with
 // AVX2+FMA, packed panels, a pure-Go fallback) is exact and its tiles are
-// converted and added to the int64 sums in registers. Every kernel set
+// converted and added to the int64 sums in registers. Rows are folded in
+// 1,024 at a time (BlockRows), quantised and packed by two goroutines, so
+// the triangle (16 MB at d = 2048) is read and written once per 1,024 rows. Every kernel set
 // accumulates the same integers; the eigensolver's float64 products use
 // fused multiply-adds in every set too, so a fit gives the same bytes with
 // any of them on one architecture (gonum's own routines may round
@@ -34,16 +36,27 @@
 // on 2K+16 vectors (Cholesky QR) with Rayleigh–Ritz steps (the first after
 // four multiplications, the next where the residuals predict convergence),
 // until every one of the K Ritz pairs has a residual
-// ‖Cv − θv‖ ≤ 1e-10·θ₁ (SubspaceTol); an eigenvector's error is at most its
-// residual over its eigenvalue gap. The start is a fixed pseudo-random basis,
-// so the result is deterministic. SolverFull (gonum's mat.EigenSym, every
+// ‖Cv − θv‖ ≤ max(1e-10·θ₁, min(1e-8·θ₁, 1e-6·gap)), gap being the distance
+// to the nearest other Ritz value: the residual bounds the eigenvalue's error
+// (explained-variance ratios within 1e-8) and, over the gap, the sine of the
+// eigenvector's angle (1e-6; the issue asks for 1e-6 and 1e-4). Vectors whose
+// eigenvalue is within 1e-4·θ₁ of another are held to 1e-10·θ₁
+// (SubspaceTol). A Rayleigh–Ritz step computes every Ritz value but only the
+// K wanted vectors: Householder tridiagonalisation, the tridiagonal's
+// eigenvalues by QR without vectors, K vectors by inverse iteration made
+// orthonormal by Cholesky QR, then the reflectors (gonum's Dsyev, which
+// rotates all 2K+16 vectors, is the fallback if a residual check fails).
+// The products with C use the moments' micro-kernel (C packed once, QᵀQ as a
+// symmetric product, Q·R⁻¹ skipping R⁻¹'s zero tiles) on every core. The
+// start is a fixed pseudo-random basis, so the result is deterministic.
+// SolverFull (gonum's mat.EigenSym, every
 // eigenpair, O(d³)) stays available through PCAConfig.Solver and is what
 // SolverAuto uses for d ≤ 128 or K > d/2; the subspace solver falls back to it
 // when the subspace would be nearly the whole space or after 64
 // multiplications; where the iterate is numerically rank-deficient (fewer
-// rows than vectors) it orthonormalises by Householder QR. Components are sorted by decreasing
-// variance and each is signed so that its largest-magnitude entry is
-// positive.
+// rows than vectors) it orthonormalises by Householder QR. Components are
+// sorted by decreasing variance and each is signed so that its
+// largest-magnitude entry is positive.
 //
 // Deviation from scikit-learn 1.2.1: sklearn 1.2's PCA signs components by
 // the left singular vectors (svd_flip with u_based_decision=True): the

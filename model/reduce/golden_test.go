@@ -132,3 +132,35 @@ func TestPCASklearn12Signs(t *testing.T) {
 		t.Log("no component needed re-signing: the golden does not exercise the flip")
 	}
 }
+
+// TestPCASubspaceGolden compares both eigensolvers with sklearn 1.2.1
+// PCA(svd_solver="full") on a catalog large enough for the subspace solver
+// (d = 128, k = 12), components re-signed by sklearn's own svd_flip on the
+// components (testdata/gen/gen.py): element-wise, signs included.
+func TestPCASubspaceGolden(t *testing.T) {
+	g := loadGolden(t, "pca_subspace")
+	x, shape := g.array(t, "x")
+	n, d := shape[0], shape[1]
+	for _, solver := range []PCASolver{SolverSubspace, SolverFull} {
+		r, err := FitPCA(momentsOf(t, x, n, d), PCAConfig{K: g.K, Solver: solver})
+		if err != nil {
+			t.Fatal(err)
+		}
+		check := func(name string, got []float64, tol float64) {
+			t.Helper()
+			want, _ := g.array(t, name)
+			if diff := maxAbsDiff(got, want); !(diff <= tol) {
+				t.Errorf("%s: %s: max |Δ| = %g, want ≤ %g", solver, name, diff, tol)
+			}
+		}
+		info := r.Info()
+		// Rows are quantised to 25 bits of their largest entry (|x| < 16
+		// here): each entry within 2^-22, the mean of 300 such errors far
+		// closer.
+		check("mean", r.Mean(), 1e-7)
+		check("components", r.Matrix(), g.Tolerance["components"])
+		check("explained_variance", info.ExplainedVariance, g.Tolerance["explained_variance"]*info.ExplainedVariance[0])
+		check("explained_variance_ratio", info.ExplainedVarianceRatio, g.Tolerance["explained_variance"])
+		check("transform", transformAll(r, x, n, d), g.Tolerance["transform"])
+	}
+}

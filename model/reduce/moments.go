@@ -4,12 +4,13 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 
 	"gonum.org/v1/gonum/mat"
 )
 
 // BlockRows is the number of rows Moments buffers before folding them in.
-const BlockRows = 256
+const BlockRows = 1024
 
 // quantBits is the number of significant bits a row keeps when it is
 // quantised: one more than float32 gives its largest entry, so every entry
@@ -62,11 +63,23 @@ type Moments struct {
 	scratch *flushScratch // Flush's buffers, kept between flushes
 }
 
+// packRows is the number of rows Flush quantises before packing them.
+const packRows = 16
+
 // flushScratch holds Flush's buffers.
 type flushScratch struct {
+	part [2]quantPart
+	cuts []int
+	tile syrkScratch
+}
+
+// quantPart holds one goroutine's buffers for quantising a share of a bin's
+// rows: rows in packRows blocks, column sums of squares, chunk cuts and the
+// share's Σq.
+type quantPart struct {
 	chunk, colSq []float64
 	cuts         []int
-	tile         syrkScratch
+	sum          []int64
 }
 
 // N returns the number of rows folded into the bins.
@@ -113,7 +126,7 @@ func (m *Moments) Add(x []float32) error {
 	}
 	m.Pending = append(m.Pending, x...)
 	if len(m.Pending) >= BlockRows*m.Dim {
-		m.Flush()
+		m.fold(BlockRows / 4)
 	}
 	return nil
 }
@@ -147,48 +160,157 @@ func (m *Moments) bin(e int) int {
 }
 
 // Flush folds the pending rows into the bins.
-func (m *Moments) Flush() {
+func (m *Moments) Flush() { m.fold(0) }
+
+// fold folds the pending rows into the bins. With minRows > 0 (Add's
+// flushes), rows whose exponent fewer than minRows pending rows share stay
+// pending, as long as they are fewer than BlockRows/2 in all: folding a few
+// rows into a bin costs a pass over its whole triangle (16 MB at d = 2048),
+// so a rare exponent waits until it has company. The sums are exact, so
+// when a row is folded does not change them.
+func (m *Moments) fold(minRows int) {
 	if m.Dim == 0 || len(m.Pending) == 0 {
 		return
 	}
 	d := m.Dim
-	nr := len(m.Pending) / d
-	exps := make([]int, nr)
-	for r := range nr {
-		exps[r] = rowExp(m.Pending[r*d : (r+1)*d])
-	}
-	order := make([]int, nr)
+	rows := len(m.Pending) / d
+	exps := m.rowExps(rows)
+	order := make([]int, rows)
 	for i := range order {
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return exps[a] - exps[b] })
+	// Groups of rows of one exponent: order[ends[g-1]:ends[g]].
+	var ends []int
+	kept := 0
+	for lo := 0; lo < rows; {
+		hi := lo
+		for hi < rows && exps[order[hi]] == exps[order[lo]] {
+			hi++
+		}
+		ends = append(ends, hi)
+		if hi-lo < minRows {
+			kept += hi - lo
+		}
+		lo = hi
+	}
+	if kept >= BlockRows/2 {
+		minRows = 0
+	}
 	if m.scratch == nil {
 		m.scratch = &flushScratch{}
 	}
-	sc := m.scratch
-	if cap(sc.chunk) < nr*d {
-		sc.chunk = make([]float64, 0, nr*d)
-	}
-	if cap(sc.colSq) < d {
-		sc.colSq = make([]float64, d)
-	}
-	chunk, colSq, cuts := sc.chunk[:0], sc.colSq[:d], sc.cuts[:0]
-	bound := syrkK.bound
-	tile := &sc.tile
-	for lo := 0; lo < nr; {
-		e := exps[order[lo]]
-		hi := lo
-		for hi < nr && exps[order[hi]] == e {
-			hi++
+	tile := &m.scratch.tile
+	// Room for every pending row, so the panels are not reallocated when
+	// the bins' shares vary between flushes.
+	tile.pa = grow(tile.pa, (d+syrkMR-1)/syrkMR*syrkMR*rows)
+	tile.pb = grow(tile.pb, (d+syrkK.nr-1)/syrkK.nr*syrkK.nr*rows)
+	var keep []int
+	lo := 0
+	for _, hi := range ends {
+		if hi-lo < minRows {
+			keep = append(keep, order[lo:hi]...)
+		} else {
+			m.foldBin(exps[order[lo]], order[lo:hi])
 		}
-		b := m.bin(e)
-		sum := m.Sum[b*d : (b+1)*d]
-		acc := m.Lo[b*packedLen(d) : (b+1)*packedLen(d)]
-		chunk = chunk[:0]
-		clear(colSq)
-		cuts = cuts[:0]
-		for _, r := range order[lo:hi] {
-			row := quantise(m.Pending[r*d:(r+1)*d], e, chunk[len(chunk):len(chunk)+d])
+		lo = hi
+	}
+	// Move the rows kept to the front, in their order of arrival.
+	slices.Sort(keep)
+	for i, r := range keep {
+		copy(m.Pending[i*d:(i+1)*d], m.Pending[r*d:(r+1)*d])
+	}
+	m.Pending = m.Pending[:len(keep)*d]
+}
+
+// rowExps returns the exponent of each of the first rows pending rows
+// (rowExp), computed on two goroutines.
+func (m *Moments) rowExps(rows int) []int {
+	d := m.Dim
+	exps := make([]int, rows)
+	expsOf := func(r0, r1 int) {
+		for r := r0; r < r1; r++ {
+			exps[r] = rowExp(m.Pending[r*d : (r+1)*d])
+		}
+	}
+	if rows*d < 1<<16 {
+		expsOf(0, rows)
+		return exps
+	}
+	half := rows / 2
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		expsOf(half, rows)
+	}()
+	expsOf(0, half)
+	wg.Wait()
+	return exps
+}
+
+// foldBin folds the pending rows rs, all of exponent e, into e's bin.
+func (m *Moments) foldBin(e int, rs []int) {
+	d := m.Dim
+	sc := m.scratch
+	tile := &sc.tile
+	nr := syrkK.nr
+	b := m.bin(e)
+	n := len(rs)
+	tile.pa = grow(tile.pa, (d+syrkMR-1)/syrkMR*syrkMR*n)
+	tile.pb = grow(tile.pb, (d+nr-1)/nr*nr*n)
+	// Two goroutines quantise and pack half the rows each, with their own
+	// chunks (a cut between the halves costs one conversion; the integer
+	// sums are the same for any cuts).
+	mid := n / 2
+	if n*d < 1<<16 {
+		mid = n
+	}
+	var wg sync.WaitGroup
+	if mid < n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m.quantiseRows(&sc.part[1], rs[mid:], e, tile, n, mid)
+		}()
+	}
+	m.quantiseRows(&sc.part[0], rs[:mid], e, tile, n, 0)
+	wg.Wait()
+	cuts := append(sc.cuts[:0], sc.part[0].cuts...)
+	sum := m.Sum[b*d : (b+1)*d]
+	addInts(sum, sc.part[0].sum)
+	if mid < n {
+		cuts = append(cuts, sc.part[1].cuts...)
+		addInts(sum, sc.part[1].sum)
+	}
+	sc.cuts = cuts
+	m.reserve(b, int64(len(cuts)))
+	syrkExact(m.Lo[b*packedLen(d):(b+1)*packedLen(d)], cuts, d, tile)
+	m.Count[b] += int64(n)
+}
+
+// quantiseRows quantises the pending rows rs (of exponent e) into rows
+// r0.. of the n-row panels in tile, packRows rows at a time through p.chunk
+// (in L2). It sets p.sum to their Σq and p.cuts to the ends of chunks whose
+// column sums of squares stay ≤ syrkK.bound, as row indices of the panels
+// (the last is r0+len(rs)).
+func (m *Moments) quantiseRows(p *quantPart, rs []int, e int, tile *syrkScratch, n, r0 int) {
+	d := m.Dim
+	p.chunk = grow(p.chunk, packRows*d)
+	p.colSq = grow(p.colSq, d)
+	clear(p.colSq)
+	if cap(p.sum) < d {
+		p.sum = make([]int64, d)
+	}
+	p.sum = p.sum[:d]
+	clear(p.sum)
+	p.cuts = p.cuts[:0]
+	bound, nr := syrkK.bound, syrkK.nr
+	colSq, sum := p.colSq, p.sum
+	for b0 := 0; b0 < len(rs); b0 += packRows {
+		b1 := min(len(rs), b0+packRows)
+		for i, r := range rs[b0:b1] {
+			row := quantise(m.Pending[r*d:(r+1)*d], e, p.chunk[i*d:(i+1)*d])
 			over := false
 			for j, q := range row {
 				if colSq[j]+q*q > bound {
@@ -196,23 +318,19 @@ func (m *Moments) Flush() {
 				}
 			}
 			if over {
-				cuts = append(cuts, len(chunk)/d)
+				p.cuts = append(p.cuts, r0+b0+i)
 				clear(colSq)
 			}
 			for j, q := range row {
 				colSq[j] += q * q
 				sum[j] += int64(q)
 			}
-			chunk = chunk[:len(chunk)+d]
 		}
-		cuts = append(cuts, len(chunk)/d)
-		m.reserve(b, int64(len(cuts)))
-		syrkExact(acc, chunk, cuts, d, tile)
-		m.Count[b] += int64(hi - lo)
-		lo = hi
+		blk := p.chunk[:(b1-b0)*d]
+		packPanelsInto(tile.pa, blk, n, r0+b0, b1-b0, d, syrkMR)
+		packPanelsInto(tile.pb, blk, n, r0+b0, b1-b0, d, nr)
 	}
-	sc.cuts = cuts
-	m.Pending = m.Pending[:0]
+	p.cuts = append(p.cuts, r0+len(rs))
 }
 
 // quantise writes round(x·2^(quantBits−e)) to dst and returns it.
@@ -308,7 +426,7 @@ func (m *Moments) Stats() (mean, cov []float64, err error) {
 	if n < 2 {
 		return nil, nil, fmt.Errorf("%w: covariance of %d rows", ErrTooFew, n)
 	}
-	d, p := m.Dim, packedLen(m.Dim)
+	d := m.Dim
 	fn := float64(n)
 	// Σx per column, in double-double, bins in increasing exponent.
 	s1 := make([]dd, d)
@@ -323,8 +441,30 @@ func (m *Moments) Stats() (mean, cov []float64, err error) {
 		mean[j] = s1[j].div(fn).float()
 	}
 	cov = make([]float64, d*d)
-	k := 0
-	for i := range d {
+	// Rows of the triangle split in two halves of equal work: row i has
+	// d−i entries, so the first d·(1−1/√2) rows hold half.
+	split := int(float64(d) * (1 - math.Sqrt2/2))
+	if d < 256 {
+		split = d
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		m.covRows(cov, s1, split, d)
+	}()
+	m.covRows(cov, s1, 0, split)
+	wg.Wait()
+	return mean, cov, nil
+}
+
+// covRows sets rows i0..i1 of the covariance (and their mirror) from the
+// bins' sums, given the column sums s1.
+func (m *Moments) covRows(cov []float64, s1 []dd, i0, i1 int) {
+	d, p := m.Dim, packedLen(m.Dim)
+	fn := float64(m.N())
+	for i := i0; i < i1; i++ {
+		k := i*d - i*(i-1)/2 // packed index of (i, i)
 		for j := i; j < d; j++ {
 			var s2 dd
 			for b, e := range m.Exp {
@@ -341,7 +481,6 @@ func (m *Moments) Stats() (mean, cov []float64, err error) {
 			k++
 		}
 	}
-	return mean, cov, nil
 }
 
 // dd is a double-double number hi + lo, |lo| ≤ ulp(hi)/2.

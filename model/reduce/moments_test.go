@@ -190,3 +190,42 @@ func TestMomentsCarry(t *testing.T) {
 		t.Error("carrying into Hi changes the statistics")
 	}
 }
+
+// TestMomentsRareExponent checks that rows of a rare exponent, which Add
+// leaves pending until they have company, end up in the same sums as when
+// every row is folded at once.
+func TestMomentsRareExponent(t *testing.T) {
+	const n, d = 3 * BlockRows, 40
+	rng := rand.New(rand.NewPCG(8, 9))
+	var lazy, eager Moments
+	for i := range n {
+		row := make([]float32, d)
+		for j := range row {
+			row[j] = float32(rng.NormFloat64())
+		}
+		if i%50 == 0 {
+			row[0] = 1000 // another exponent, 1 row in 50
+		}
+		if err := lazy.Add(row); err != nil {
+			t.Fatal(err)
+		}
+		if err := eager.Add(row); err != nil {
+			t.Fatal(err)
+		}
+		eager.Flush()
+	}
+	if len(lazy.Pending) == 0 {
+		t.Error("no row left pending: the test does not exercise the deferral")
+	}
+	m1, c1, err := lazy.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, c2, err := eager.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(m1, m2) || !slices.Equal(c1, c2) {
+		t.Error("moments differ with the rare exponent's rows folded late")
+	}
+}

@@ -20,13 +20,16 @@ const (
 	SolverFull PCASolver = "full"
 	// SolverSubspace runs subspace iteration with Rayleigh–Ritz on the
 	// covariance matrix until every one of the K Ritz pairs has a residual
-	// ‖Cv − θv‖ ≤ SubspaceTol·θ₁, falling back to SolverFull if it does not
-	// converge in subspaceMaxIter iterations.
+	// small enough for its eigenvalue and its eigenvector (see the package
+	// doc; never above 1e-8·θ₁, never required below SubspaceTol·θ₁), falling
+	// back to SolverFull if it does not converge in subspaceMaxIter
+	// iterations.
 	SolverSubspace PCASolver = "subspace"
 )
 
-// SubspaceTol is SolverSubspace's residual tolerance relative to the largest
-// eigenvalue. An eigenvector's error is at most its residual divided by the
+// SubspaceTol is SolverSubspace's tightest residual tolerance relative to the
+// largest eigenvalue, for eigenvectors whose eigenvalue has a close
+// neighbour. An eigenvector's error is at most its residual divided by the
 // gap to the nearest other eigenvalue.
 const SubspaceTol = 1e-10
 

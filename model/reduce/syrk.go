@@ -96,36 +96,60 @@ type syrkScratch struct{ pa, pb []float64 }
 // columns, panel p holding x[r][p*w+i] at p*w*n + r*w + i; columns past d are
 // zero.
 func packPanels(dst, x []float64, n, d, w int) []float64 {
-	np := (d + w - 1) / w
-	size := np * w * n
-	if cap(dst) < size {
-		dst = make([]float64, size)
-	}
-	dst = dst[:size]
-	for p := range np {
-		c0 := p * w
-		cols := min(w, d-c0)
-		out := dst[p*w*n : (p+1)*w*n]
-		for r := range n {
-			o := out[r*w : r*w+w]
-			copy(o, x[r*d+c0:r*d+c0+cols])
-			clear(o[cols:])
-		}
+	dst = grow(dst, (d+w-1)/w*w*n)
+	// Rows in blocks of 16, so that the writes of one block go to one
+	// stretch of each panel (row by row, each write would land on another
+	// page: TLB misses dominated).
+	const rb = 16
+	for r0 := 0; r0 < n; r0 += rb {
+		r1 := min(n, r0+rb)
+		packPanelsInto(dst, x[r0*d:r1*d], n, r0, r1-r0, d, w)
 	}
 	return dst
 }
 
-// syrkExact adds the packed upper triangle of xᵀx to acc for the n×d
-// row-major x, n = cuts[len(cuts)−1]. Rows cuts[c−1]..cuts[c] (from 0) form
-// a chunk that satisfies the exactness bound above; a tile is computed chunk
-// by chunk, each added to acc while the tile is in L1.
-func syrkExact(acc []int64, x []float64, cuts []int, d int, s *syrkScratch) {
+// packPanelsInto writes the rb×d row-major block x as rows r0..r0+rb of
+// the n-row panels dst (packPanels' layout).
+func packPanelsInto(dst, x []float64, n, r0, rb, d, w int) {
+	np := (d + w - 1) / w
+	full := d / w // panels without padding
+	for p := range full {
+		out := dst[p*w*n+r0*w : p*w*n+(r0+rb)*w]
+		for r := range rb {
+			o := out[r*w : r*w+w : r*w+w]
+			src := x[r*d+p*w : r*d+p*w+w : r*d+p*w+w]
+			for i := range o { // short: a loop beats memmove's call
+				o[i] = src[i]
+			}
+		}
+	}
+	if full < np {
+		for r := range rb {
+			o := dst[full*w*n+(r0+r)*w : full*w*n+(r0+r)*w+w]
+			copy(o, x[r*d+full*w:(r+1)*d])
+			clear(o[d-full*w:])
+		}
+	}
+}
+
+// grow returns dst resliced to n, reallocated if too short.
+func grow(dst []float64, n int) []float64 {
+	if cap(dst) < n {
+		dst = make([]float64, n)
+	}
+	return dst[:n]
+}
+
+// syrkExact adds the packed upper triangle of xᵀx to acc for the n rows x
+// packed in s (s.pa in panels of syrkMR, s.pb in panels of syrkK.nr),
+// n = cuts[len(cuts)−1]. Rows cuts[c−1]..cuts[c] (from 0) form a chunk that
+// satisfies the exactness bound above; a tile is computed chunk by chunk,
+// each added to acc while the tile is in L1.
+func syrkExact(acc []int64, cuts []int, d int, s *syrkScratch) {
 	n := cuts[len(cuts)-1]
 	if n == 0 {
 		return
 	}
-	s.pa = packPanels(s.pa, x, n, d, syrkMR)
-	s.pb = packPanels(s.pb, x, n, d, syrkK.nr)
 	npA := (d + syrkMR - 1) / syrkMR
 	blocks := (npA + syrkBlockPanels - 1) / syrkBlockPanels
 	workers := min(runtime.GOMAXPROCS(0), 4, blocks)

@@ -7,10 +7,13 @@ Each golden is <name>.bin (float64 little-endian arrays, concatenated) and a
 JSON sidecar <name>.json naming each array's shape and offset (in values), the
 tolerances the Go tests use, the generator, the seed and library versions.
 Sign convention: vindex signs each PCA component so that its largest-magnitude
-entry is positive; sklearn 1.2's svd_flip signs by U. The script applies
-vindex's convention to sklearn's output (and to the matching transform
-columns), and also stores sklearn's own components_ ("components_sklearn",
-signs by U) for reduce.SignVotes, which reproduces them.
+entry is positive; sklearn 1.2's PCA signs by U (svd_flip with
+u_based_decision=True). The script re-signs sklearn's output with sklearn's
+own svd_flip(transform, components_, u_based_decision=False) (the rule
+sklearn ≥ 1.5 uses), so the goldens check vindex against scikit-learn, not
+against a reimplementation, and also stores sklearn 1.2's components_
+("components_sklearn", signs by U) for reduce.SignVotes, which reproduces
+them.
 """
 import json
 import os
@@ -20,6 +23,7 @@ import numpy as np
 import sklearn
 from sklearn.decomposition import PCA, FastICA
 from sklearn.random_projection import johnson_lindenstrauss_min_dim
+from sklearn.utils.extmath import svd_flip
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
@@ -46,9 +50,9 @@ def write(name, arrays, meta):
         f.write("\n")
 
 
-def flip(components):
-    idx = np.argmax(np.abs(components), axis=1)
-    return np.sign(components[np.arange(components.shape[0]), idx])
+def flipped(p, x):
+    """p's transform of x and components_, re-signed by sklearn's svd_flip on the components."""
+    return svd_flip(p.transform(x), p.components_.copy(), u_based_decision=False)
 
 
 def pca_golden():
@@ -61,16 +65,32 @@ def pca_golden():
     x = (rng.normal(size=(n, d)) * scales) @ basis.T + 1000.0 + rng.normal(size=d) * 50
     x = x.astype(np.float32).astype(np.float64)  # embeddings are float32
     p = PCA(n_components=k, svd_solver="full").fit(x)
-    s = flip(p.components_)
-    comp = p.components_ * s[:, None]
-    t = p.transform(x) * s[None, :]
+    t, comp = flipped(p, x)
     pw = PCA(n_components=k, svd_solver="full", whiten=True).fit(x)
-    sw = flip(pw.components_)
-    tw = pw.transform(x) * sw[None, :]
+    tw, _ = flipped(pw, x)
     write("pca", [("x", x), ("mean", p.mean_), ("components", comp), ("components_sklearn", p.components_),
                   ("explained_variance", p.explained_variance_),
                   ("explained_variance_ratio", p.explained_variance_ratio_),
                   ("transform", t), ("transform_whiten", tw)],
+          {"seed": seed, "k": k, "svd_solver": "full",
+           "tolerance": {"components": 1e-5, "transform": 1e-4, "explained_variance": 1e-6}})
+
+
+def pca_subspace_golden():
+    """A catalog large enough for vindex's subspace solver (d = 128, k = 12:
+    2k + 16 = 40 vectors), a low-rank signal with decaying scales plus noise,
+    like bench/pca's."""
+    seed = 20261201
+    rng = np.random.default_rng(seed)
+    n, d, k, rank = 300, 128, 12, 48
+    z = rng.normal(size=(n, rank)) * np.linspace(4.0, 0.3, rank)
+    x = z @ rng.normal(size=(rank, d)) / np.sqrt(rank) + 0.05 * rng.normal(size=(n, d)) + 0.5
+    x = x.astype(np.float32).astype(np.float64)
+    p = PCA(n_components=k, svd_solver="full").fit(x)
+    t, comp = flipped(p, x)
+    write("pca_subspace", [("x", x), ("mean", p.mean_), ("components", comp),
+                           ("explained_variance", p.explained_variance_),
+                           ("explained_variance_ratio", p.explained_variance_ratio_), ("transform", t)],
           {"seed": seed, "k": k, "svd_solver": "full",
            "tolerance": {"components": 1e-5, "transform": 1e-4, "explained_variance": 1e-6}})
 
@@ -103,5 +123,6 @@ def jl_golden():
 
 if __name__ == "__main__":
     pca_golden()
+    pca_subspace_golden()
     ica_golden()
     jl_golden()
