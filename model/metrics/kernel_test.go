@@ -138,7 +138,7 @@ func BenchmarkDotTileGo(b *testing.B) {
 	dst := make([]float32, nq*nx)
 	b.ReportAllocs()
 	for b.Loop() {
-		dotTileGo(dst, q, nq, x, nx, d)
+		dotTileGo(dst, nx, q, nq, x, nx, d)
 	}
 	b.ReportMetric(float64(nq*nx*d)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
 }

@@ -81,9 +81,9 @@ func (c *Catalog) PartialCounts(qLo, qHi, cLo, cHi int, cfg Config, dst [][]int6
 			for b := range next {
 				lo := qLo + b*bq
 				hi := min(lo+bq, qHi)
-				c.prepareBlock(lo, hi, &t)
+				c.prepareBlock(lo, hi, dst[lo-qLo:hi-qLo], &t)
 				for clo := cLo; clo < cHi; clo += bc {
-					c.countTile(lo, hi, clo, min(clo+bc, cHi), dst[lo-qLo:hi-qLo], &t)
+					c.countTile(clo, min(clo+bc, cHi), &t)
 				}
 			}
 		}()
@@ -93,7 +93,8 @@ func (c *Catalog) PartialCounts(qLo, qHi, cLo, cHi int, cfg Config, dst [][]int6
 
 type tileScratch struct {
 	scores []float32
-	qs     []int32 // queries of the block that have versions
+	qs     []int32   // queries of the block that have versions
+	rows   [][]int64 // their counts
 	qvecs  []float32
 	// relS and relIdx hold the sorted relevant items of every query in qs,
 	// query i's at relOff[i]..relOff[i+1].
@@ -105,26 +106,37 @@ type tileScratch struct {
 }
 
 // prepareBlock gathers the queries of [qLo, qHi) that have versions, their
-// vectors and their sorted relevant items, once for all catalog blocks.
-func (c *Catalog) prepareBlock(qLo, qHi int, t *tileScratch) {
-	d := c.Dim
-	t.qs, t.qvecs = t.qs[:0], t.qvecs[:0]
-	t.relS, t.relIdx, t.relOff = t.relS[:0], t.relIdx[:0], append(t.relOff[:0], 0)
+// vectors, their sorted relevant items and their rows of dst (indexed from
+// qLo), once for all catalog blocks.
+func (c *Catalog) prepareBlock(qLo, qHi int, dst [][]int64, t *tileScratch) {
+	t.qs, t.rows = t.qs[:0], t.rows[:0]
 	for q := qLo; q < qHi; q++ {
 		if c.NumVersions(q) > 0 {
 			t.qs = append(t.qs, int32(q))
-			t.qvecs = append(t.qvecs, c.Vecs[q*d:(q+1)*d]...)
-			t.oneS, t.oneIdx = c.relevant(q, t.oneS, t.oneIdx)
-			t.relS = append(t.relS, t.oneS...)
-			t.relIdx = append(t.relIdx, t.oneIdx...)
-			t.relOff = append(t.relOff, len(t.relS))
+			t.rows = append(t.rows, dst[q-qLo])
 		}
+	}
+	c.prepareQueries(t)
+}
+
+// prepareQueries gathers the vectors and sorted relevant items of t.qs.
+func (c *Catalog) prepareQueries(t *tileScratch) {
+	d := c.Dim
+	t.qvecs = t.qvecs[:0]
+	t.relS, t.relIdx, t.relOff = t.relS[:0], t.relIdx[:0], append(t.relOff[:0], 0)
+	for _, q32 := range t.qs {
+		q := int(q32)
+		t.qvecs = append(t.qvecs, c.Vecs[q*d:(q+1)*d]...)
+		t.oneS, t.oneIdx = c.relevant(q, t.oneS, t.oneIdx)
+		t.relS = append(t.relS, t.oneS...)
+		t.relIdx = append(t.relIdx, t.oneIdx...)
+		t.relOff = append(t.relOff, len(t.relS))
 	}
 }
 
-// countTile counts one (query block, catalog block) tile; t holds the
-// block's prepareBlock.
-func (c *Catalog) countTile(qLo, qHi, cLo, cHi int, dst [][]int64, t *tileScratch) {
+// countTile counts the queries of t (prepareQueries) against the catalog
+// block [cLo, cHi), adding to t.rows.
+func (c *Catalog) countTile(cLo, cHi int, t *tileScratch) {
 	d := c.Dim
 	nq, nc := len(t.qs), cHi-cLo
 	if nq == 0 || nc == 0 {
@@ -143,7 +155,7 @@ func (c *Catalog) countTile(qLo, qHi, cLo, cHi int, dst [][]int64, t *tileScratc
 		m := len(relS)
 		minS, minIdx := relS[m-1], int(relIdx[m-1])
 		wq := c.Work[q]
-		h := dst[q-qLo]
+		h := t.rows[i]
 		row := scores[i*nc : (i+1)*nc]
 		for j, s := range row {
 			s += bias[j]
