@@ -237,8 +237,9 @@ func (t *rankTable) finish(q int, gt, eq []uint32, dst []int64) bool {
 // countSymmetric adds the counts of every query over the whole catalog to
 // counts (as PartialCounts(0, n, 0, n) would), scoring each pair of songs
 // once: square tiles of cfg's symmetric block above and on the diagonal,
-// shared by cfg.Workers goroutines.
-func (c *Catalog) countSymmetric(cfg Config, counts [][]int64) {
+// shared by cfg.Workers goroutines. It returns the number of queries counted
+// by the scalar path.
+func (c *Catalog) countSymmetric(cfg Config, counts [][]int64) int {
 	n := c.Len()
 	t := c.newRankTable()
 	bs := cfg.symBlock()
@@ -281,6 +282,7 @@ func (c *Catalog) countSymmetric(cfg Config, counts [][]int64) {
 		}
 	}
 	c.countExact(exact, cfg, counts)
+	return len(exact)
 }
 
 // countPair counts the tile of rows [i0, i0+bs) × columns [j0, j0+bs)
