@@ -22,6 +22,9 @@ func dot4x3z(q0, q1, q2, q3, x0, x1, x2 *float32, n int, out *[12]float32)
 //go:noescape
 func dot4x3zs(q0, q1, q2, q3, x *float32, xs, ntri, n int, out *float32)
 
+//go:noescape
+func dot4x3zd(q0, q1, q2, q3, x *float32, xs, ntri, n int, dst *float32, ld int)
+
 // zStrip is the number of catalog triples dot4x3zs scores per call.
 const zStrip = 16
 
@@ -95,20 +98,23 @@ func dotTileZ(dst []float32, ld int, q []float32, nq int, x []float32, nx, d int
 				qp[r] = &q[(i+min(r, rows-1))*d]
 			}
 			j := j0
-			for ; j+3 <= j1; j += 3 * zStrip {
-				ntri := min(zStrip, (j1-j)/3)
+			for j+3 <= j1 {
+				ntri := (j1 - j) / 3
 				_ = x[(j+3*ntri)*d-1]
-				dot4x3zs(qp[0], qp[1], qp[2], qp[3], &x[j*d], d, ntri, d, &strip[0])
-				for r := range rows {
-					o := dst[(i+r)*ld+j : (i+r)*ld+j+3*ntri]
-					for t := range ntri {
-						o[3*t], o[3*t+1], o[3*t+2] = strip[12*t+3*r], strip[12*t+3*r+1], strip[12*t+3*r+2]
+				if rows == 4 {
+					_ = dst[(i+3)*ld+j+3*ntri-1]
+					dot4x3zd(qp[0], qp[1], qp[2], qp[3], &x[j*d], d, ntri, d, &dst[i*ld+j], ld)
+				} else {
+					ntri = min(zStrip, ntri)
+					dot4x3zs(qp[0], qp[1], qp[2], qp[3], &x[j*d], d, ntri, d, &strip[0])
+					for r := range rows {
+						o := dst[(i+r)*ld+j : (i+r)*ld+j+3*ntri]
+						for t := range ntri {
+							o[3*t], o[3*t+1], o[3*t+2] = strip[12*t+3*r], strip[12*t+3*r+1], strip[12*t+3*r+2]
+						}
 					}
 				}
-				if ntri < zStrip {
-					j += 3 * ntri
-					break
-				}
+				j += 3 * ntri
 			}
 			for ; j < j1; j += 3 {
 				cols := min(3, j1-j)
