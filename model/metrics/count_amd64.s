@@ -24,7 +24,8 @@
 // func countRowZ(s, bias *float32, n int, thr *float32, m int, gt, eq *uint32)
 //
 // For k < m: gt[16k] += #{j < n : s[j]+bias[j] > thr[16k]}, eq[16k] likewise
-// for ==. n is a positive multiple of 16. AVX-512F.
+// for ==. n is a positive multiple of 16. Two thresholds share each load.
+// AVX-512F.
 TEXT ·countRowZ(SB), NOSPLIT, $0-56
 	MOVQ s+0(FP), SI
 	MOVQ bias+8(FP), R9
@@ -36,62 +37,75 @@ TEXT ·countRowZ(SB), NOSPLIT, $0-56
 	MOVQ eq+48(FP), R11
 	MOVL $1, AX
 	VPBROADCASTD AX, Z31
+	CMPQ BX, $2
+	JLT  rowthr
 
-rowthr:
+rowpair:
 	VBROADCASTSS (R8), Z30
+	VBROADCASTSS 64(R8), Z29
 	VPXORD       Z0, Z0, Z0
 	VPXORD       Z1, Z1, Z1
 	VPXORD       Z4, Z4, Z4
 	VPXORD       Z5, Z5, Z5
 	XORQ         AX, AX
-	MOVQ         CX, DX
-	ANDQ         $-128, DX
-	JZ           rowone
 
-rowtwo:
+rowpairloop:
 	VMOVUPS (SI)(AX*1), Z2
-	VMOVUPS 64(SI)(AX*1), Z3
 	VADDPS  (R9)(AX*1), Z2, Z2
-	VADDPS  64(R9)(AX*1), Z3, Z3
 	VCMPPS  $0x1e, Z30, Z2, K1
 	VCMPPS  $0x00, Z30, Z2, K2
-	VCMPPS  $0x1e, Z30, Z3, K3
-	VCMPPS  $0x00, Z30, Z3, K4
+	VCMPPS  $0x1e, Z29, Z2, K3
+	VCMPPS  $0x00, Z29, Z2, K4
 	VPADDD  Z31, Z0, K1, Z0
 	VPADDD  Z31, Z1, K2, Z1
 	VPADDD  Z31, Z4, K3, Z4
 	VPADDD  Z31, Z5, K4, Z5
-	ADDQ    $128, AX
-	CMPQ    AX, DX
-	JLT     rowtwo
+	ADDQ    $64, AX
+	CMPQ    AX, CX
+	JLT     rowpairloop
+
+	REDUCE16(Z0, Y0, X0, (R10))
+	REDUCE16(Z1, Y1, X1, (R11))
+	REDUCE16(Z4, Y4, X4, 64(R10))
+	REDUCE16(Z5, Y5, X5, 64(R11))
+	ADDQ $128, R8
+	ADDQ $128, R10
+	ADDQ $128, R11
+	SUBQ $2, BX
+	CMPQ BX, $2
+	JGE  rowpair
+	TESTQ BX, BX
+	JZ   rowend
+
+rowthr:
+	VBROADCASTSS (R8), Z30
+	VPXORD       Z0, Z0, Z0
+	VPXORD       Z1, Z1, Z1
+	XORQ         AX, AX
 
 rowone:
-	CMPQ    AX, CX
-	JGE     rowdone
 	VMOVUPS (SI)(AX*1), Z2
 	VADDPS  (R9)(AX*1), Z2, Z2
 	VCMPPS  $0x1e, Z30, Z2, K1
 	VCMPPS  $0x00, Z30, Z2, K2
 	VPADDD  Z31, Z0, K1, Z0
 	VPADDD  Z31, Z1, K2, Z1
+	ADDQ    $64, AX
+	CMPQ    AX, CX
+	JLT     rowone
 
-rowdone:
-	VPADDD Z4, Z0, Z0
-	VPADDD Z5, Z1, Z1
 	REDUCE16(Z0, Y0, X0, (R10))
 	REDUCE16(Z1, Y1, X1, (R11))
-	ADDQ $64, R8
-	ADDQ $64, R10
-	ADDQ $64, R11
-	DECQ BX
-	JNZ  rowthr
+
+rowend:
 	VZEROUPPER
 	RET
 
 // func countColZ(s *float32, ld, nr int, bias *float32, thr *float32, kmax int, gt, eq *uint32)
 //
 // A strip of 16 columns: for k < kmax and lane l < 16, gt[16k+l] += #{i < nr :
-// s[i·ld+l]+bias[i] > thr[16k+l]}, eq likewise for ==. nr > 0. AVX-512F.
+// s[i·ld+l]+bias[i] > thr[16k+l]}, eq likewise for ==. nr > 0. Two
+// thresholds share each load. AVX-512F.
 TEXT ·countColZ(SB), NOSPLIT, $0-64
 	MOVQ s+0(FP), SI
 	MOVQ ld+8(FP), DX
@@ -104,6 +118,52 @@ TEXT ·countColZ(SB), NOSPLIT, $0-64
 	MOVQ eq+56(FP), R11
 	MOVL $1, AX
 	VPBROADCASTD AX, Z31
+	CMPQ BX, $2
+	JLT  colthr
+
+colpair:
+	VMOVUPS (R8), Z30
+	VMOVUPS 64(R8), Z29
+	VPXORD  Z0, Z0, Z0
+	VPXORD  Z1, Z1, Z1
+	VPXORD  Z4, Z4, Z4
+	VPXORD  Z5, Z5, Z5
+	MOVQ    SI, DI
+	MOVQ    R9, R12
+	MOVQ    CX, R13
+
+colpairrow:
+	VMOVUPS     (DI), Z2
+	VADDPS.BCST (R12), Z2, Z2
+	VCMPPS      $0x1e, Z30, Z2, K1
+	VCMPPS      $0x00, Z30, Z2, K2
+	VCMPPS      $0x1e, Z29, Z2, K3
+	VCMPPS      $0x00, Z29, Z2, K4
+	VPADDD      Z31, Z0, K1, Z0
+	VPADDD      Z31, Z1, K2, Z1
+	VPADDD      Z31, Z4, K3, Z4
+	VPADDD      Z31, Z5, K4, Z5
+	ADDQ        DX, DI
+	ADDQ        $4, R12
+	DECQ        R13
+	JNZ         colpairrow
+
+	VPADDD    (R10), Z0, Z0
+	VMOVDQU32 Z0, (R10)
+	VPADDD    (R11), Z1, Z1
+	VMOVDQU32 Z1, (R11)
+	VPADDD    64(R10), Z4, Z4
+	VMOVDQU32 Z4, 64(R10)
+	VPADDD    64(R11), Z5, Z5
+	VMOVDQU32 Z5, 64(R11)
+	ADDQ      $128, R8
+	ADDQ      $128, R10
+	ADDQ      $128, R11
+	SUBQ      $2, BX
+	CMPQ      BX, $2
+	JGE       colpair
+	TESTQ     BX, BX
+	JZ        colend
 
 colthr:
 	VMOVUPS (R8), Z30
@@ -129,11 +189,8 @@ colrow:
 	VMOVDQU32 Z0, (R10)
 	VPADDD    (R11), Z1, Z1
 	VMOVDQU32 Z1, (R11)
-	ADDQ      $64, R8
-	ADDQ      $64, R10
-	ADDQ      $64, R11
-	DECQ      BX
-	JNZ       colthr
+
+colend:
 	VZEROUPPER
 	RET
 
