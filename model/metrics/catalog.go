@@ -62,10 +62,13 @@ type Config struct {
 	// "year", "instrumental", "artist", "title", "duration_s" or a key of
 	// the Extra map.
 	GroupBy []string
-	// BlockQueries and BlockCatalog are the tile sizes (0: 64 and 1024, so
-	// that a catalog block of d = 256 stays in L2).
+	// BlockQueries and BlockCatalog are PartialCounts' tile sizes (0: 64
+	// and 1024, so that a catalog block of d = 256 stays in L2). Evaluate's
+	// tiles are squares of BlockQueries songs rounded up to a multiple of 16
+	// (0: 256, so that a row block, a column block and the tile of d = 256
+	// stay in L2).
 	BlockQueries, BlockCatalog int
-	// Workers is the number of goroutines per tile (0: GOMAXPROCS).
+	// Workers is the number of goroutines (0: GOMAXPROCS).
 	Workers int
 }
 

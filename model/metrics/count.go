@@ -46,9 +46,11 @@ const vecMaxVersions = 64
 // 256 are 256 KB, so a row block, a column block and the tile stay in L2.
 const defaultSymBlock = 256
 
-// rankTable holds, for every song of a catalog, the sorted scores of its
-// relevant items as thresholds for the count kernels.
+// rankTable holds, for the songs [lo, hi) of a catalog, the sorted scores of
+// their relevant items as thresholds for the count kernels. Songs are
+// indexed from lo (l = q − lo) and grouped by 16 from lo.
 type rankTable struct {
+	lo, hi int
 	// off[g] is where group g's thresholds start in thr; (off[g+1]−off[g])/16
 	// is the largest number of thresholds of its 16 songs. Missing
 	// thresholds are +Inf (never exceeded, never equalled).
@@ -58,7 +60,7 @@ type rankTable struct {
 	// when it has none or is counted exactly.
 	m []int32
 	// rel holds each kernel-counted song's relevant scores and indices,
-	// sorted (relOff[q]..relOff[q+1]); self its score against itself.
+	// sorted (relOff[l]..relOff[l+1]); self its score against itself.
 	relOff []int
 	relS   []float32
 	relIdx []int32
@@ -67,55 +69,42 @@ type rankTable struct {
 	exact []int32
 }
 
-// newRankTable scores every query's relevant items, work by work (one small
-// tile of the work's members against themselves, with the arithmetic of
-// every other score), and sorts them.
-func (c *Catalog) newRankTable() *rankTable {
-	n, d := c.Len(), c.Dim
-	t := &rankTable{m: make([]int32, n), self: make([]float32, n), relOff: make([]int, n+1)}
-	for q := range n {
-		if v := c.NumVersions(q); v <= vecMaxVersions {
-			t.m[q] = int32(v)
+// base is where song q's first threshold and counters are.
+func (t *rankTable) base(q int) int {
+	l := q - t.lo
+	return t.off[l/laneGroup] + l%laneGroup
+}
+
+// newRankTable scores the relevant items of the queries [lo, hi), work by
+// work (one small tile of the work's members against themselves, with the
+// arithmetic of every other score), and sorts them.
+func (c *Catalog) newRankTable(lo, hi int) *rankTable {
+	n := hi - lo
+	t := &rankTable{lo: lo, hi: hi, m: make([]int32, n), self: make([]float32, n), relOff: make([]int, n+1)}
+	for l := range n {
+		if v := c.NumVersions(lo + l); v <= vecMaxVersions {
+			t.m[l] = int32(v)
 		} else {
-			t.exact = append(t.exact, int32(q))
+			t.exact = append(t.exact, int32(lo+l))
 		}
-		t.relOff[q+1] = t.relOff[q] + int(t.m[q])
+		t.relOff[l+1] = t.relOff[l] + int(t.m[l])
 	}
 	t.relS = make([]float32, t.relOff[n])
 	t.relIdx = make([]int32, t.relOff[n])
 	var vecs, gram []float32
-	for w := 0; w+1 < len(c.WorkStart); w++ {
-		mem := c.Members[c.WorkStart[w]:c.WorkStart[w+1]]
-		k := len(mem)
-		if k < 2 || k-1 > vecMaxVersions {
-			continue
+	for q := lo; q < hi; q++ {
+		w := c.Work[q]
+		if t.m[q-lo] == 0 || c.firstMember(w, lo) != q {
+			continue // no versions, counted exactly, or its work is done
 		}
-		vecs = vecs[:0]
-		for _, x := range mem {
-			vecs = append(vecs, c.Vecs[int(x)*d:int(x+1)*d]...)
-		}
-		gram = append(gram[:0], make([]float32, k*k)...)
-		dotTile(gram, vecs, k, vecs, k, d)
-		for a, q := range mem {
-			s, idx := t.relS[t.relOff[q]:t.relOff[q+1]], t.relIdx[t.relOff[q]:t.relOff[q+1]]
-			s, idx = s[:0], idx[:0]
-			for b, x := range mem {
-				if b == a {
-					t.self[q] = gram[a*k+b] + c.Bias[q]
-					continue
-				}
-				s = append(s, gram[a*k+b]+c.Bias[x])
-				idx = append(idx, x)
-			}
-			sortRelevant(s, idx)
-		}
+		vecs, gram = c.scoreWork(w, lo, hi, t, vecs, gram)
 	}
 	ng := (n + laneGroup - 1) / laneGroup
 	t.off = make([]int, ng+1)
 	for g := range ng {
 		var kmax int32
-		for q := g * laneGroup; q < min(n, (g+1)*laneGroup); q++ {
-			kmax = max(kmax, t.m[q])
+		for l := g * laneGroup; l < min(n, (g+1)*laneGroup); l++ {
+			kmax = max(kmax, t.m[l])
 		}
 		t.off[g+1] = t.off[g] + int(kmax)*laneGroup
 	}
@@ -123,13 +112,56 @@ func (c *Catalog) newRankTable() *rankTable {
 	for i := range t.thr {
 		t.thr[i] = float32(math.Inf(1))
 	}
-	for q := range n {
-		base := t.off[q/laneGroup] + q%laneGroup
-		for k, s := range t.relS[t.relOff[q]:t.relOff[q+1]] {
+	for l := range n {
+		base := t.base(lo + l)
+		for k, s := range t.relS[t.relOff[l]:t.relOff[l+1]] {
 			t.thr[base+laneGroup*k] = s
 		}
 	}
 	return t
+}
+
+// firstMember is work w's first member at or after lo.
+func (c *Catalog) firstMember(w int32, lo int) int {
+	for _, x := range c.Members[c.WorkStart[w]:c.WorkStart[w+1]] {
+		if int(x) >= lo {
+			return int(x)
+		}
+	}
+	return -1
+}
+
+// scoreWork fills t's relevant items and self scores of work w's members in
+// [lo, hi) from one tile of the work's members against themselves. vecs
+// and gram are scratch, returned for reuse.
+func (c *Catalog) scoreWork(w int32, lo, hi int, t *rankTable, vecs, gram []float32) ([]float32, []float32) {
+	d := c.Dim
+	mem := c.Members[c.WorkStart[w]:c.WorkStart[w+1]]
+	k := len(mem)
+	vecs = vecs[:0]
+	for _, x := range mem {
+		vecs = append(vecs, c.Vecs[int(x)*d:int(x+1)*d]...)
+	}
+	gram = append(gram[:0], make([]float32, k*k)...)
+	dotTile(gram, vecs, k, vecs, k, d)
+	for a, q32 := range mem {
+		q := int(q32)
+		if q < lo || q >= hi {
+			continue
+		}
+		l := q - lo
+		s, idx := t.relS[t.relOff[l]:t.relOff[l]], t.relIdx[t.relOff[l]:t.relOff[l]]
+		for b, x := range mem {
+			if b == a {
+				t.self[l] = gram[a*k+b] + c.Bias[q]
+				continue
+			}
+			s = append(s, gram[a*k+b]+c.Bias[x])
+			idx = append(idx, x)
+		}
+		sortRelevant(s, idx)
+	}
+	return vecs, gram
 }
 
 // sortRelevant sorts s descending, ties by ascending idx (insertion sort:
@@ -195,21 +227,24 @@ func countCol(s []float32, ld, nr int, bias, thr []float32, kmax int, gt, eq []u
 	}
 }
 
-// finish turns query q's kernel counts over the whole catalog (gt and eq at
-// its lane, stride 16) into PartialCounts' counts, added to dst. It returns
-// false, leaving dst alone, when a song outside q's known set ties with one
-// of its relevant items: only the tie rule can place it then.
-func (t *rankTable) finish(q int, gt, eq []uint32, dst []int64) bool {
-	relS := t.relS[t.relOff[q]:t.relOff[q+1]]
-	base := t.off[q/laneGroup] + q%laneGroup
+// finish turns query q's kernel counts over the catalog songs [cLo, cHi)
+// (gt and eq at its lane, stride 16) into PartialCounts' counts, added to
+// dst. It returns false, leaving dst alone, when a song of the range outside
+// q's known set (q and its relevant items) ties with one of its relevant
+// items: only the tie rule can place it then.
+func (t *rankTable) finish(q, cLo, cHi int, gt, eq []uint32, dst []int64) bool {
+	l := q - t.lo
+	relS, relIdx := t.relS[t.relOff[l]:t.relOff[l+1]], t.relIdx[t.relOff[l]:t.relOff[l+1]]
+	base := t.base(q)
+	selfIn := cLo <= q && q < cHi
 	for k, tk := range relS {
 		var ke uint32
-		for _, s := range relS {
-			if s == tk {
+		for j, s := range relS {
+			if s == tk && cLo <= int(relIdx[j]) && int(relIdx[j]) < cHi {
 				ke++
 			}
 		}
-		if t.self[q] == tk {
+		if selfIn && t.self[l] == tk {
 			ke++
 		}
 		if eq[base+laneGroup*k] != ke {
@@ -219,12 +254,12 @@ func (t *rankTable) finish(q int, gt, eq []uint32, dst []int64) bool {
 	var prev int64
 	for k, tk := range relS {
 		var kg int64
-		for _, s := range relS[:k] {
-			if s > tk {
+		for j, s := range relS[:k] {
+			if s > tk && cLo <= int(relIdx[j]) && int(relIdx[j]) < cHi {
 				kg++
 			}
 		}
-		if t.self[q] > tk {
+		if selfIn && t.self[l] > tk {
 			kg++
 		}
 		above := int64(gt[base+laneGroup*k]) - kg
@@ -241,7 +276,7 @@ func (t *rankTable) finish(q int, gt, eq []uint32, dst []int64) bool {
 // by the scalar path.
 func (c *Catalog) countSymmetric(cfg Config, counts [][]int64) int {
 	n := c.Len()
-	t := c.newRankTable()
+	t := c.newRankTable(0, n)
 	bs := cfg.symBlock()
 	nb := (n + bs - 1) / bs
 	pairs := make([][2]int32, 0, nb*(nb+1)/2)
@@ -277,11 +312,15 @@ func (c *Catalog) countSymmetric(cfg Config, counts [][]int64) int {
 	}
 	exact := t.exact
 	for q := range n {
-		if t.m[q] > 0 && !t.finish(q, gt[0], eq[0], counts[q]) {
+		if t.m[q] > 0 && !t.finish(q, 0, n, gt[0], eq[0], counts[q]) {
 			exact = append(exact, int32(q))
 		}
 	}
-	c.countExact(exact, cfg, counts)
+	rows := make([][]int64, len(exact))
+	for i, q := range exact {
+		rows[i] = counts[q]
+	}
+	c.countExact(exact, rows, 0, n, cfg)
 	return len(exact)
 }
 
@@ -306,8 +345,8 @@ func (c *Catalog) countPair(t *rankTable, i0, j0, bs int, bias, tile []float32, 
 		}
 	}
 	for i := i0; i < i1; i++ {
-		if m := int(t.m[i]); m > 0 {
-			base := t.off[i/laneGroup] + i%laneGroup
+		if m := int(t.m[i-t.lo]); m > 0 {
+			base := t.base(i)
 			countRow(tile[(i-i0)*ld:(i-i0)*ld+w], bias[j0:j0+w], t.thr[base:], m, gt[base:], eq[base:])
 		}
 	}
@@ -323,29 +362,56 @@ func (c *Catalog) countPair(t *rankTable, i0, j0, bs int, bias, tile []float32, 
 	return tile
 }
 
-// countExact adds the counts of the queries qs over the whole catalog to
-// counts with the scalar path of PartialCounts, in blocks of BlockQueries.
-func (c *Catalog) countExact(qs []int32, cfg Config, counts [][]int64) {
+// countRows adds the kernel counts of t's queries against the catalog songs
+// [cLo, cHi) to gt and eq: tiles of BlockQueries queries × BlockCatalog
+// songs, query blocks shared by cfg.Workers goroutines (each query's
+// counters are its own, so the goroutines never write the same ones).
+func (c *Catalog) countRows(t *rankTable, cLo, cHi int, cfg Config, gt, eq []uint32) {
+	d := c.Dim
+	var qs []int32
+	for l, m := range t.m {
+		if m > 0 {
+			qs = append(qs, int32(t.lo+l))
+		}
+	}
 	bq, bc := cfg.blocks()
 	nb := (len(qs) + bq - 1) / bq
 	if nb == 0 {
 		return
 	}
+	bias := make([]float32, cHi-cLo+laneGroup)
+	copy(bias, c.Bias[cLo:cHi])
+	negInf := float32(math.Inf(-1))
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range cfg.workers(nb) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var t tileScratch
+			var tile, qvecs []float32
 			for b := int(next.Add(1) - 1); b < nb; b = int(next.Add(1) - 1) {
-				t.qs, t.rows = append(t.qs[:0], qs[b*bq:min(len(qs), (b+1)*bq)]...), t.rows[:0]
-				for _, q := range t.qs {
-					t.rows = append(t.rows, counts[q])
+				block := qs[b*bq : min(len(qs), (b+1)*bq)]
+				qvecs = qvecs[:0]
+				for _, q := range block {
+					qvecs = append(qvecs, c.Vecs[int(q)*d:int(q+1)*d]...)
 				}
-				c.prepareQueries(&t)
-				for clo := 0; clo < c.Len(); clo += bc {
-					c.countTile(clo, min(clo+bc, c.Len()), &t)
+				for clo := cLo; clo < cHi; clo += bc {
+					nc := min(bc, cHi-clo)
+					w := (nc + laneGroup - 1) / laneGroup * laneGroup
+					ld := w + laneGroup
+					if cap(tile) < len(block)*ld {
+						tile = make([]float32, len(block)*ld)
+					}
+					tile = tile[:len(block)*ld]
+					dotTileLD(tile, ld, qvecs, len(block), c.Vecs[clo*d:(clo+nc)*d], nc, d)
+					for i, q := range block {
+						row := tile[i*ld : i*ld+w]
+						for j := nc; j < w; j++ {
+							row[j] = negInf
+						}
+						base := t.base(int(q))
+						countRow(row, bias[clo-cLo:clo-cLo+w], t.thr[base:], int(t.m[int(q)-t.lo]), gt[base:], eq[base:])
+					}
 				}
 			}
 		}()

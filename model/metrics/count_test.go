@@ -131,10 +131,10 @@ func tiedCatalog(n int) []Row {
 }
 
 // TestSymmetricCounts: Evaluate's engine (symmetric tiles, compare-only
-// kernels, exact recount of tied queries) gives the counts of
-// PartialCounts' scalar path, query by query, on every kernel path, for each
-// distance, block size and worker count; the tied catalog does exercise the
-// recount.
+// kernels, exact recount of tied queries) gives the counts of the scalar
+// path (binary search among the relevant items, ties placed by catalog
+// order), query by query, on every kernel path, for each distance, block
+// size and worker count; the tied catalog does exercise the recount.
 func TestSymmetricCounts(t *testing.T) {
 	forEachCountPath(t, func(t *testing.T) {
 		for _, tc := range []struct {
@@ -148,8 +148,7 @@ func TestSymmetricCounts(t *testing.T) {
 					t.Fatal(err)
 				}
 				n := cat.Len()
-				want := newCounts(cat)
-				cat.PartialCounts(0, n, 0, n, Config{}, want)
+				want := scalarCounts(cat, 0, n, 0, n)
 				for _, cfg := range []Config{{}, {BlockQueries: 7, Workers: 3}, {BlockQueries: 48, Workers: 1}} {
 					got := newCounts(cat)
 					recounted := cat.countSymmetric(cfg, got)
@@ -174,5 +173,52 @@ func newCounts(c *Catalog) [][]int64 {
 			counts[q] = make([]int64, m)
 		}
 	}
+	return counts
+}
+
+// TestPartialCounts: PartialCounts (compare-only kernels, one direction)
+// gives the scalar path's counts on query and catalog ranges that cut
+// groups, blocks and cliques anywhere, on every kernel path.
+func TestPartialCounts(t *testing.T) {
+	forEachCountPath(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(11, 12))
+		for _, rows := range [][]Row{synthetic(300, 48, 4), tiedCatalog(301)} {
+			for _, dist := range []Distance{Cosine, SqEuclidean} {
+				cat, _, err := NewCatalog(rows, dist, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				n := cat.Len()
+				for range 12 {
+					qLo, cLo := rng.IntN(n), rng.IntN(n)
+					qHi, cHi := qLo+rng.IntN(n-qLo+1), cLo+rng.IntN(n-cLo+1)
+					want := scalarCounts(cat, qLo, qHi, cLo, cHi)
+					for _, cfg := range []Config{{}, {BlockQueries: 5, BlockCatalog: 23, Workers: 2}} {
+						got := newCounts(cat)[qLo:qHi]
+						cat.PartialCounts(qLo, qHi, cLo, cHi, cfg, got)
+						for i := range got {
+							if !slices.Equal(got[i], want[i]) {
+								t.Fatalf("%s %+v [%d,%d)x[%d,%d): query %d: %v, scalar path %v", dist, cfg, qLo, qHi, cLo, cHi, qLo+i, got[i], want[i])
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// scalarCounts is PartialCounts(qLo, qHi, cLo, cHi) by the scalar path alone.
+func scalarCounts(c *Catalog, qLo, qHi, cLo, cHi int) [][]int64 {
+	counts := newCounts(c)[qLo:qHi]
+	var qs []int32
+	var rows [][]int64
+	for q := qLo; q < qHi; q++ {
+		if counts[q-qLo] != nil {
+			qs = append(qs, int32(q))
+			rows = append(rows, counts[q-qLo])
+		}
+	}
+	c.countExact(qs, rows, cLo, cHi, Config{})
 	return counts
 }

@@ -57,3 +57,26 @@ func BenchmarkEvaluateDaTACOS(b *testing.B) {
 		b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
 	}
 }
+
+// BenchmarkPartialCountsDaTACOS: PartialCounts of the whole 15,000 × 256
+// catalog against itself in one call (the Beam pipeline's kernel, one
+// direction; cpu-s/op: process CPU time, all threads).
+func BenchmarkPartialCountsDaTACOS(b *testing.B) {
+	cat, _, err := NewCatalog(daTACOS(15000, 256), Cosine, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := cat.Len()
+	counts := make([][]int64, n)
+	for q := range counts {
+		counts[q] = make([]int64, cat.NumVersions(q))
+	}
+	b.ReportAllocs()
+	cpu0 := cpuSeconds()
+	for b.Loop() {
+		cat.PartialCounts(0, n, 0, n, Config{}, counts)
+	}
+	if cpu0 >= 0 {
+		b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/op")
+	}
+}
