@@ -222,3 +222,34 @@ func scalarCounts(c *Catalog, qLo, qHi, cLo, cHi int) [][]int64 {
 	c.countExact(qs, rows, cLo, cHi, Config{})
 	return counts
 }
+
+// BenchmarkCountTile: the count kernels on one 256 × 256 tile, 12 thresholds
+// per query, both directions (Evaluate's inner work besides the dot
+// products); scores/s counts (score, direction) pairs.
+func BenchmarkCountTile(b *testing.B) {
+	const n, m = 256, 12
+	ld := n + laneGroup
+	rng := rand.New(rand.NewPCG(1, 1))
+	s := make([]float32, n*ld)
+	for i := range s {
+		s[i] = float32(rng.NormFloat64())
+	}
+	bias := make([]float32, n)
+	thr := make([]float32, n*m)
+	for i := range thr {
+		thr[i] = float32(rng.NormFloat64())
+	}
+	gt, eq := make([]uint32, len(thr)), make([]uint32, len(thr))
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := range n {
+			base := (i/laneGroup)*m*laneGroup + i%laneGroup
+			countRow(s[i*ld:i*ld+n], bias, thr[base:], m, gt[base:], eq[base:])
+		}
+		for g := range n / laneGroup {
+			off := g * m * laneGroup
+			countCol(s[g*laneGroup:], ld, n, bias, thr[off:], m, gt[off:], eq[off:])
+		}
+	}
+	b.ReportMetric(float64(2*n*n)*float64(b.N)/b.Elapsed().Seconds(), "scores/s")
+}
