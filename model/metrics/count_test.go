@@ -26,7 +26,7 @@ func TestCountKernels(t *testing.T) {
 	forEachCountPath(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(3, 4))
 		level := func() float32 { return float32(rng.IntN(9)-4) / 4 } // coarse: many ties
-		for _, shape := range [][2]int{{1, 16}, {3, 32}, {17, 48}, {40, 16}, {5, 80}} {
+		for _, shape := range [][2]int{{1, 16}, {3, 32}, {17, 48}, {40, 16}, {5, 80}, {3, 256}} {
 			nr, w := shape[0], shape[1]
 			ld := w + 16
 			s := make([]float32, nr*ld)
