@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 )
 
-// The counting engine of Evaluate. A tile of scores is counted against the
+// The counting engine of Evaluate and PartialCounts. A tile of scores is counted against the
 // sorted scores of each query's relevant items (its thresholds) by kernels
 // that only compare: for each threshold t they count the catalog songs x
 // with s(q,x) > t and those with s(q,x) = t, over all songs, relevant or
@@ -16,14 +16,13 @@ import (
 // The tie rule (a song tied with a relevant item ranks above it when it
 // comes first in catalog order) needs the catalog index of a tied song, which
 // the kernels do not keep: a query with a tie between a relevant item and a
-// song outside its known set is recounted exactly (countQueryExact), as are
-// queries with more than vecMaxVersions versions, for which comparing every
-// score with every threshold would cost more than PartialCounts' binary
-// search.
+// song outside its known set is recounted by the scalar path (countExact),
+// as are queries with more than vecMaxVersions versions, for which comparing
+// every score with every threshold would cost more than its binary search.
 //
 // Because q·x = x·q bit for bit (each product is exact inside an FMA, and a
 // pair's arithmetic does not depend on its position), one tile of scores
-// counts both directions: row i against its thresholds (query i, songs of
+// counts both directions in Evaluate: row i against its thresholds (query i, songs of
 // the columns) and column j against its own (query j, songs of the rows).
 
 // Count kernel paths (countPath).
