@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Sentinel errors; the returned errors wrap them and name the song at fault.
@@ -62,10 +64,13 @@ type Config struct {
 	// "year", "instrumental", "artist", "title", "duration_s" or a key of
 	// the Extra map.
 	GroupBy []string
-	// BlockQueries and BlockCatalog are the tile sizes (0: 64 and 1024, so
-	// that a catalog block of d = 256 stays in L2).
+	// BlockQueries and BlockCatalog are PartialCounts' tile sizes (0: 64
+	// and 1024, so that a catalog block of d = 256 stays in L2). Evaluate's
+	// tiles are squares of BlockQueries songs rounded up to a multiple of 16
+	// (0: 256, so that a row block, a column block and the tile of d = 256
+	// stay in L2).
 	BlockQueries, BlockCatalog int
-	// Workers is the number of goroutines per tile (0: GOMAXPROCS).
+	// Workers is the number of goroutines (0: GOMAXPROCS).
 	Workers int
 }
 
@@ -215,6 +220,12 @@ func NewCatalog(rows []Row, d Distance, groupBy []string) (*Catalog, []Reject, e
 		return nil, nil, err
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].SongID < rows[j].SongID })
+	why := make([]string, len(rows))
+	parallelRows(len(rows), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			why[i] = CheckRow(&rows[i], d)
+		}
+	})
 	var rejects []Reject
 	good := rows[:0:0]
 	for i := range rows {
@@ -225,8 +236,8 @@ func NewCatalog(rows []Row, d Distance, groupBy []string) (*Catalog, []Reject, e
 		if len(r.GroupValues) != len(groupBy) {
 			panic(fmt.Sprintf("metrics: row %q has %d group values for %d group-by columns", r.SongID, len(r.GroupValues), len(groupBy)))
 		}
-		if why := CheckRow(r, d); why != "" {
-			rejects = append(rejects, Reject{SongID: r.SongID, File: r.File, Stage: RejectStage, Reason: why})
+		if why[i] != "" {
+			rejects = append(rejects, Reject{SongID: r.SongID, File: r.File, Stage: RejectStage, Reason: why[i]})
 			continue
 		}
 		good = append(good, *r)
@@ -255,7 +266,6 @@ func NewCatalog(rows []Row, d Distance, groupBy []string) (*Catalog, []Reject, e
 				where(&good[0]), c.Model, c.Reducer, where(r), r.Model, r.Reducer)
 		}
 		c.SongIDs[i], c.WorkIDs[i] = r.SongID, r.WorkID
-		Prepare(c.Vecs[i*dim:(i+1)*dim], &c.Bias[i], r.Embedding, d)
 		c.GroupValues = append(c.GroupValues, r.GroupValues...)
 		c.Work[i] = -1
 		if r.WorkID != "" {
@@ -272,6 +282,11 @@ func NewCatalog(rows []Row, d Distance, groupBy []string) (*Catalog, []Reject, e
 	if len(works) == 0 {
 		return nil, nil, ErrNoWorkID
 	}
+	parallelRows(n, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			Prepare(c.Vecs[i*dim:(i+1)*dim], &c.Bias[i], good[i].Embedding, d)
+		}
+	})
 	c.WorkStart = make([]int32, len(counts)+1)
 	for w, k := range counts {
 		c.WorkStart[w+1] = c.WorkStart[w] + k
@@ -285,6 +300,25 @@ func NewCatalog(rows []Row, d Distance, groupBy []string) (*Catalog, []Reject, e
 		}
 	}
 	return c, rejects, nil
+}
+
+// parallelRows runs f over [0, n) in GOMAXPROCS contiguous parts, or in
+// one below 2,048 rows.
+func parallelRows(n int, f func(lo, hi int)) {
+	p := min(runtime.GOMAXPROCS(0), n/1024)
+	if p <= 1 {
+		f(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for k := range p {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(n*k/p, n*(k+1)/p)
+		}()
+	}
+	wg.Wait()
 }
 
 // Prepare writes the prepared vector of e into dst and its bias into b, so

@@ -43,9 +43,26 @@
 //
 // # Invariants
 //
-//   - No N×N matrix: a query block × catalog block tile of scores (at most
-//     BlockQueries × BlockCatalog float32) is the largest temporary; memory
-//     is O(N·d).
+//   - No N×N matrix: the largest temporary is one tile of scores per
+//     worker (PartialCounts: BlockQueries × BlockCatalog float32; Evaluate: a
+//     square of BlockQueries rounded up to 16, default 256), plus two uint32
+//     counters per query and version slot (16 consecutive queries share the
+//     slot count of the one with most versions, at most 64), per worker in
+//     Evaluate; memory is O(N·d).
+//   - Evaluate scores each unordered pair of songs once: q·x and x·q are the
+//     same bits (an FMA's product is exact, so the operands commute, and a
+//     pair's arithmetic does not depend on its position), so one tile serves
+//     its rows as queries against its columns and its columns against its
+//     rows. PartialCounts uses the same kernels in one direction. The
+//     kernels only compare: per relevant item of a query, how many songs
+//     score above it and how many tie with it (AVX-512, AVX2 or Go;
+//     count.go). The query itself and its relevant items, whose scores are
+//     known, are subtracted afterwards; a query where another song ties with
+//     one of its relevant items, or with more than 64 versions, is recounted
+//     by the scalar path (binary search among the relevant items, ties
+//     placed by catalog order). The counts therefore equal the scalar
+//     path's exactly; tests check both entry points against it on every
+//     kernel path, on a catalog full of ties.
 //   - The rank counts are additive over catalog blocks (PartialCounts), so a
 //     distributed runner may sum them per query and gets bit-identical
 //     results to Evaluate (transforms.Evaluate scores each query block
@@ -77,5 +94,6 @@
 // # Concurrency
 //
 // A Catalog is immutable after NewCatalog and safe for concurrent use;
-// PartialCounts splits its query block over GOMAXPROCS goroutines.
+// PartialCounts splits its query blocks, Evaluate its tiles, over
+// Config.Workers goroutines (0: GOMAXPROCS).
 package metrics

@@ -81,7 +81,7 @@ func Evaluate(rows []Row, cfg Config) (*Report, error) {
 			counts[q] = make([]int64, m)
 		}
 	}
-	cat.PartialCounts(0, n, 0, n, cfg, counts)
+	cat.countSymmetric(cfg, counts)
 	results := make([]QueryResult, n)
 	for q := range results {
 		results[q] = cat.Result(q, counts[q])

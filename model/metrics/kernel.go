@@ -3,18 +3,23 @@ package metrics
 // dotTile writes dst[i*nx+j] = q_i · x_j for the nq rows of q and nx rows of
 // x (row-major, d columns each), in float32.
 func dotTile(dst, q []float32, nq int, x []float32, nx, d int) {
-	if len(dst) < nq*nx || len(q) < nq*d || len(x) < nx*d {
+	dotTileLD(dst, nx, q, nq, x, nx, d)
+}
+
+// dotTileLD is dotTile with a row stride ld ≥ nx for dst: dst[i*ld+j] = q_i · x_j.
+func dotTileLD(dst []float32, ld int, q []float32, nq int, x []float32, nx, d int) {
+	if ld < nx || (nq > 0 && len(dst) < (nq-1)*ld+nx) || len(q) < nq*d || len(x) < nx*d {
 		panic("metrics: dotTile: short buffers")
 	}
-	if dotTileAsm(dst, q, nq, x, nx, d) {
+	if dotTileAsm(dst, ld, q, nq, x, nx, d) {
 		return
 	}
-	dotTileGo(dst, q, nq, x, nx, d)
+	dotTileGo(dst, ld, q, nq, x, nx, d)
 }
 
 // dotTileGo is the portable kernel: 4×4 register blocks, accumulation in
 // index order for every dot product.
-func dotTileGo(dst, q []float32, nq int, x []float32, nx, d int) {
+func dotTileGo(dst []float32, ld int, q []float32, nq int, x []float32, nx, d int) {
 	i := 0
 	for ; i+4 <= nq; i += 4 {
 		q0 := q[i*d : i*d+d]
@@ -37,23 +42,23 @@ func dotTileGo(dst, q []float32, nq int, x []float32, nx, d int) {
 				s30 += q3[k] * a
 				s31 += q3[k] * b
 			}
-			dst[i*nx+j], dst[i*nx+j+1] = s00, s01
-			dst[(i+1)*nx+j], dst[(i+1)*nx+j+1] = s10, s11
-			dst[(i+2)*nx+j], dst[(i+2)*nx+j+1] = s20, s21
-			dst[(i+3)*nx+j], dst[(i+3)*nx+j+1] = s30, s31
+			dst[i*ld+j], dst[i*ld+j+1] = s00, s01
+			dst[(i+1)*ld+j], dst[(i+1)*ld+j+1] = s10, s11
+			dst[(i+2)*ld+j], dst[(i+2)*ld+j+1] = s20, s21
+			dst[(i+3)*ld+j], dst[(i+3)*ld+j+1] = s30, s31
 		}
 		for ; j < nx; j++ {
 			xj := x[j*d : j*d+d]
-			dst[i*nx+j] = dot(q0, xj)
-			dst[(i+1)*nx+j] = dot(q1, xj)
-			dst[(i+2)*nx+j] = dot(q2, xj)
-			dst[(i+3)*nx+j] = dot(q3, xj)
+			dst[i*ld+j] = dot(q0, xj)
+			dst[(i+1)*ld+j] = dot(q1, xj)
+			dst[(i+2)*ld+j] = dot(q2, xj)
+			dst[(i+3)*ld+j] = dot(q3, xj)
 		}
 	}
 	for ; i < nq; i++ {
 		qi := q[i*d : i*d+d]
 		for j := 0; j < nx; j++ {
-			dst[i*nx+j] = dot(qi, x[j*d:j*d+d])
+			dst[i*ld+j] = dot(qi, x[j*d:j*d+d])
 		}
 	}
 }

@@ -2,7 +2,9 @@
 
 package metrics
 
-func dotTileAsm(dst, q []float32, nq int, x []float32, nx, d int) bool { return false }
+func dotTileAsm(dst []float32, ld int, q []float32, nq int, x []float32, nx, d int) bool {
+	return false
+}
 
 func dotRowAsm(dst, q, x []float32, nx, d int) bool { return false }
 

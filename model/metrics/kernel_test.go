@@ -3,6 +3,7 @@ package metrics
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -33,6 +34,19 @@ func testDotTilePositionIndependent(t *testing.T) {
 			}
 			tile := make([]float32, nq*nx)
 			dotTile(tile, q, nq, x, nx, d)
+			// A row stride wider than the tile (Evaluate's padded tiles)
+			// changes where scores go, never their values, nor the padding.
+			ld := nx + 7
+			strided := make([]float32, nq*ld)
+			for i := range strided {
+				strided[i] = -1
+			}
+			dotTileLD(strided, ld, q, nq, x, nx, d)
+			for i := range nq {
+				if !slices.Equal(strided[i*ld:i*ld+nx], tile[i*nx:(i+1)*nx]) || slices.ContainsFunc(strided[i*ld+nx:(i+1)*ld], func(v float32) bool { return v != -1 }) {
+					t.Fatalf("d=%d %dx%d: row %d with stride %d: %v, want %v", d, nq, nx, i, ld, strided[i*ld:(i+1)*ld], tile[i*nx:(i+1)*nx])
+				}
+			}
 			var one [1]float32
 			for i := 0; i < nq; i++ {
 				for j := 0; j < nx; j++ {
@@ -138,7 +152,7 @@ func BenchmarkDotTileGo(b *testing.B) {
 	dst := make([]float32, nq*nx)
 	b.ReportAllocs()
 	for b.Loop() {
-		dotTileGo(dst, q, nq, x, nx, d)
+		dotTileGo(dst, nx, q, nq, x, nx, d)
 	}
 	b.ReportMetric(float64(nq*nx*d)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
 }

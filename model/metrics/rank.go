@@ -1,9 +1,9 @@
 package metrics
 
 import (
-	"runtime"
 	"sort"
 	"sync"
+	"sync/atomic"
 )
 
 // relevant writes the similarities of query q's relevant items and their
@@ -54,36 +54,57 @@ func (r relOrder) Swap(i, j int) {
 // dst[q-qLo] must have NumVersions(q) elements (nil for queries without
 // versions). Counts are additive over catalog ranges; RanksFromCounts turns
 // their sum into ranks. The query range is split over cfg.Workers goroutines.
+//
+// The tiles are counted by Evaluate's compare-only kernels (count.go); a
+// query with a tie between one of its relevant items and another song of
+// the range, or with more than 64 versions, is counted by the scalar path.
 func (c *Catalog) PartialCounts(qLo, qHi, cLo, cHi int, cfg Config, dst [][]int64) {
 	if qLo < 0 || qHi > c.Len() || cLo < 0 || cHi > c.Len() || qLo > qHi || cLo > cHi || len(dst) != qHi-qLo {
 		panic("metrics: PartialCounts: bad ranges")
 	}
+	if qLo == qHi || cLo == cHi {
+		return
+	}
+	t := c.newRankTable(qLo, qHi)
+	gt, eq := make([]uint32, len(t.thr)), make([]uint32, len(t.thr))
+	c.countRows(t, cLo, cHi, cfg, gt, eq)
+	exact := t.exact
+	rows := make([][]int64, 0, len(exact))
+	for _, q := range exact {
+		rows = append(rows, dst[int(q)-qLo])
+	}
+	for q := qLo; q < qHi; q++ {
+		if t.m[q-qLo] > 0 && !t.finish(q, cLo, cHi, gt, eq, dst[q-qLo]) {
+			exact = append(exact, int32(q))
+			rows = append(rows, dst[q-qLo])
+		}
+	}
+	c.countExact(exact, rows, cLo, cHi, cfg)
+}
+
+// countExact adds the counts of the queries qs over the catalog songs [cLo,
+// cHi) to rows (one per query) with the scalar path: scores of a block of
+// queries against a block of the catalog, each score above the lowest
+// relevant item placed among the relevant items by binary search.
+func (c *Catalog) countExact(qs []int32, rows [][]int64, cLo, cHi int, cfg Config) {
 	bq, bc := cfg.blocks()
-	workers := cfg.Workers
-	if workers == 0 {
-		workers = runtime.GOMAXPROCS(0)
+	nb := (len(qs) + bq - 1) / bq
+	if nb == 0 || cLo == cHi {
+		return
 	}
-	nb := (qHi - qLo + bq - 1) / bq
-	if workers > nb {
-		workers = nb
-	}
-	next := make(chan int, nb)
-	for b := 0; b < nb; b++ {
-		next <- b
-	}
-	close(next)
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
+	for range cfg.workers(nb) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			var t tileScratch
-			for b := range next {
-				lo := qLo + b*bq
-				hi := min(lo+bq, qHi)
-				c.prepareBlock(lo, hi, &t)
+			for b := int(next.Add(1) - 1); b < nb; b = int(next.Add(1) - 1) {
+				lo, hi := b*bq, min(len(qs), (b+1)*bq)
+				t.qs, t.rows = append(t.qs[:0], qs[lo:hi]...), append(t.rows[:0], rows[lo:hi]...)
+				c.prepareQueries(&t)
 				for clo := cLo; clo < cHi; clo += bc {
-					c.countTile(lo, hi, clo, min(clo+bc, cHi), dst[lo-qLo:hi-qLo], &t)
+					c.countTile(clo, min(clo+bc, cHi), &t)
 				}
 			}
 		}()
@@ -93,7 +114,8 @@ func (c *Catalog) PartialCounts(qLo, qHi, cLo, cHi int, cfg Config, dst [][]int6
 
 type tileScratch struct {
 	scores []float32
-	qs     []int32 // queries of the block that have versions
+	qs     []int32   // queries of the block that have versions
+	rows   [][]int64 // their counts
 	qvecs  []float32
 	// relS and relIdx hold the sorted relevant items of every query in qs,
 	// query i's at relOff[i]..relOff[i+1].
@@ -104,27 +126,24 @@ type tileScratch struct {
 	oneIdx []int32
 }
 
-// prepareBlock gathers the queries of [qLo, qHi) that have versions, their
-// vectors and their sorted relevant items, once for all catalog blocks.
-func (c *Catalog) prepareBlock(qLo, qHi int, t *tileScratch) {
+// prepareQueries gathers the vectors and sorted relevant items of t.qs.
+func (c *Catalog) prepareQueries(t *tileScratch) {
 	d := c.Dim
-	t.qs, t.qvecs = t.qs[:0], t.qvecs[:0]
+	t.qvecs = t.qvecs[:0]
 	t.relS, t.relIdx, t.relOff = t.relS[:0], t.relIdx[:0], append(t.relOff[:0], 0)
-	for q := qLo; q < qHi; q++ {
-		if c.NumVersions(q) > 0 {
-			t.qs = append(t.qs, int32(q))
-			t.qvecs = append(t.qvecs, c.Vecs[q*d:(q+1)*d]...)
-			t.oneS, t.oneIdx = c.relevant(q, t.oneS, t.oneIdx)
-			t.relS = append(t.relS, t.oneS...)
-			t.relIdx = append(t.relIdx, t.oneIdx...)
-			t.relOff = append(t.relOff, len(t.relS))
-		}
+	for _, q32 := range t.qs {
+		q := int(q32)
+		t.qvecs = append(t.qvecs, c.Vecs[q*d:(q+1)*d]...)
+		t.oneS, t.oneIdx = c.relevant(q, t.oneS, t.oneIdx)
+		t.relS = append(t.relS, t.oneS...)
+		t.relIdx = append(t.relIdx, t.oneIdx...)
+		t.relOff = append(t.relOff, len(t.relS))
 	}
 }
 
-// countTile counts one (query block, catalog block) tile; t holds the
-// block's prepareBlock.
-func (c *Catalog) countTile(qLo, qHi, cLo, cHi int, dst [][]int64, t *tileScratch) {
+// countTile counts the queries of t (prepareQueries) against the catalog
+// block [cLo, cHi), adding to t.rows.
+func (c *Catalog) countTile(cLo, cHi int, t *tileScratch) {
 	d := c.Dim
 	nq, nc := len(t.qs), cHi-cLo
 	if nq == 0 || nc == 0 {
@@ -143,7 +162,7 @@ func (c *Catalog) countTile(qLo, qHi, cLo, cHi int, dst [][]int64, t *tileScratc
 		m := len(relS)
 		minS, minIdx := relS[m-1], int(relIdx[m-1])
 		wq := c.Work[q]
-		h := dst[q-qLo]
+		h := t.rows[i]
 		row := scores[i*nc : (i+1)*nc]
 		for j, s := range row {
 			s += bias[j]
