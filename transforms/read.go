@@ -113,7 +113,7 @@ func ReadSongs(s beam.Scope, pattern string) (songs, rejects beam.PCollection) {
 func ReadSongsWith(s beam.Scope, pattern string, opt ReadOptions) (songs, rejects beam.PCollection) {
 	s = s.Scope("transforms.ReadSongs")
 	opt = opt.orDefault(16, 4<<20)
-	ranges, fileRejects := rowRanges(s, pattern, opt)
+	ranges, fileRejects := rowRanges(s, beam.Create(s, pattern), opt)
 	songs, rowRejects := beam.ParDo2(s, &readSongsFn{}, ranges)
 	return songs, beam.Flatten(s, fileRejects, rowRejects)
 }
@@ -124,20 +124,32 @@ func ReadSongsWith(s beam.Scope, pattern string, opt ReadOptions) (songs, reject
 // failed schema.ValidateEmbedding.
 func ReadEmbeddings(s beam.Scope, pattern string) (embs, rejects beam.PCollection) {
 	s = s.Scope("transforms.ReadEmbeddings")
-	ranges, fileRejects := rowRanges(s, pattern, ReadOptions{}.orDefault(4096, 16<<20))
+	return readEmbeddings(s, beam.Create(s, pattern))
+}
+
+// ReadEmbeddingsFrom is ReadEmbeddings of the patterns of a
+// PCollection<string>, read as they arrive: given the done output of
+// WriteUniqueEmbeddings, it reads the dataset back once it is published.
+func ReadEmbeddingsFrom(s beam.Scope, patterns beam.PCollection) (embs, rejects beam.PCollection) {
+	s = s.Scope("transforms.ReadEmbeddings")
+	return readEmbeddings(s, patterns)
+}
+
+func readEmbeddings(s beam.Scope, patterns beam.PCollection) (embs, rejects beam.PCollection) {
+	ranges, fileRejects := rowRanges(s, patterns, ReadOptions{}.orDefault(4096, 16<<20))
 	embs, rowRejects := beam.ParDo2(s, &readEmbeddingsFn{}, ranges)
 	return embs, beam.Flatten(s, fileRejects, rowRejects)
 }
 
-// rowRanges expands a pattern into a PCollection<rowRange>, redistributed.
+// rowRanges expands patterns (PCollection<string>) into a PCollection<rowRange>, redistributed.
 //
 // The ranges are spread by a GroupByKey on a hash of each range (then
 // ungrouped), not by beam.Reshuffle: on Flink (job server 2.62, batch) a
 // Reshuffle of a few elements left every range of a one-row-group file on
 // one task slot (measured: 6 ranges in 1 bundle of 2), whereas distinct keys
 // are hash-partitioned over the slots. On prism both behave alike.
-func rowRanges(s beam.Scope, pattern string, opt ReadOptions) (ranges, rejects beam.PCollection) {
-	files := beam.ParDo(s, &listFn{}, beam.Create(s, pattern))
+func rowRanges(s beam.Scope, patterns beam.PCollection, opt ReadOptions) (ranges, rejects beam.PCollection) {
+	files := beam.ParDo(s, &listFn{}, patterns)
 	files = beam.Reshuffle(s, files)
 	ranges, rejects = beam.ParDo2(s, &footerFn{MaxRows: opt.MaxRows, MaxBytes: opt.MaxBytes}, files)
 	grouped := beam.GroupByKey(s, beam.ParDo(s, keyRange, ranges))

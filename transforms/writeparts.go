@@ -1,0 +1,343 @@
+package transforms
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+
+	"github.com/vindex/vindex/schema"
+	"github.com/vindex/vindex/storage"
+)
+
+func init() {
+	beam.RegisterType(reflect.TypeOf((*rowOrigin)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*partRow)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*writePartsFn)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*dedupeOriginsFn)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*finalizePartsFn)(nil)).Elem())
+	register.Emitter2[string, rowOrigin]()
+	register.Iter1[rowOrigin]()
+	register.Emitter1[partRow]()
+	register.Iter1[partRow]()
+	register.Emitter1[string]()
+}
+
+// DefaultPartRows is the most rows WriteUniqueEmbeddings puts in one part
+// file when WriteOptions.PartRows is 0.
+const DefaultPartRows = 65536
+
+// rowOrigin is where one written embedding row came from (the features'
+// file and row, and its content hash, as compareOrigin orders them) and
+// where it went (its part file and row in it). It is all that crosses the
+// de-duplication shuffle: ~150 bytes a song instead of the whole row.
+type rowOrigin struct {
+	File        string
+	Row         int64
+	ContentHash string
+	Part        string
+	PartRow     int64
+}
+
+// partRow names one row of one part file.
+type partRow struct {
+	Part string
+	Row  int64
+}
+
+// WriteUniqueEmbeddings writes a PCollection<schema.Embedding> to dir as a
+// dataset with one row per song_id, without ever gathering the rows:
+//
+//   - a ParDo placed right after the network (it fuses with it) streams each
+//     bundle's rows into part files of at most opt.PartRows rows
+//     (part-<run>-<random>.parquet, written under a temporary name and
+//     committed when full and at the end of the bundle), and emits, per
+//     part, its name, rows, size and SHA-256, and per row only its origin
+//     (song_id, features file and row, content hash, part and row in it);
+//   - the origins are grouped by song_id: among copies of a song_id the one
+//     first by (file, row, content hash) is kept, exactly as
+//     DedupeEmbeddings chooses, and each other copy becomes a reject of stage
+//     schema.StageDedupe with the same reason and counters;
+//   - a finalizer takes the committed parts and the dropped rows as side
+//     inputs, rewrites each part that holds a dropped row without it (under a
+//     new name; the old part is removed once the manifest no longer lists
+//     it), writes _manifest.json last, then removes temporary files and
+//     part files it does not list (those of retried bundles, whose output
+//     the runner discarded, and of earlier failed runs).
+//
+// Memory is therefore bounded per worker (one row group of rows per part
+// being written) whatever the catalog's size, and only the small origins
+// cross a stage boundary. A folder never holds a manifest that lists an
+// incomplete file; a re-run writes the same rows (part names and the
+// spread of rows over parts depend on bundling). It returns done, a
+// PCollection<string> holding dir once the manifest is written (a side input
+// for stages that read the dataset back), and the dedupe rejects
+// (PCollection<schema.Reject>).
+func WriteUniqueEmbeddings(s beam.Scope, dir string, embs beam.PCollection, opt WriteOptions) (done, rejects beam.PCollection) {
+	s = s.Scope("transforms.WriteUniqueEmbeddings")
+	if err := opt.Validate(); err != nil {
+		panic(err)
+	}
+	if dir == "" {
+		panic("transforms: WriteUniqueEmbeddings: empty output folder")
+	}
+	if opt.PartRows == 0 {
+		opt.PartRows = DefaultPartRows
+	}
+	dir = strings.TrimSuffix(dir, "/")
+	runID := storage.RandomHex(6)
+	parts, origins := beam.ParDo2(s, &writePartsFn{Dir: dir, RunID: runID, RowGroupRows: opt.RowGroupRows, PartRows: opt.PartRows}, embs)
+	drops, rejects := beam.ParDo2(s, &dedupeOriginsFn{}, beam.GroupByKey(s, origins))
+	done = beam.ParDo(s, &finalizePartsFn{Dir: dir, RunID: runID, Command: opt.Command, RowGroupRows: opt.RowGroupRows},
+		beam.Impulse(s), beam.SideInput{Input: parts}, beam.SideInput{Input: drops})
+	return done, rejects
+}
+
+// uniquePartName is the name of a part of run runID written by one bundle.
+func uniquePartName(runID string) string {
+	return fmt.Sprintf("%s%s-%s.parquet", schema.PartPrefix, runID, storage.RandomHex(8))
+}
+
+// openPart is a part file being written.
+type openPart struct {
+	name string
+	out  *storage.Writer
+	hw   *schema.HashWriter
+	w    *schema.RowWriter
+}
+
+func createPart(ctx context.Context, dir, name string, rowGroupRows int64) (*openPart, error) {
+	out, err := storage.Create(ctx, storage.Join(dir, name))
+	if err != nil {
+		return nil, fmt.Errorf("transforms: %w", err)
+	}
+	hw := schema.NewHashWriter(out) // size and SHA-256 for the manifest, hashed as written
+	w, err := schema.NewRowWriter(hw, reflect.TypeOf(schema.Embedding{}), schema.EmbeddingSchemaVersion, schema.WriterOptions{RowGroupRows: rowGroupRows})
+	if err != nil {
+		out.Abort()
+		return nil, fmt.Errorf("transforms: %w", err)
+	}
+	return &openPart{name: name, out: out, hw: hw, w: w}, nil
+}
+
+func (p *openPart) write(e *schema.Embedding) error {
+	if err := p.w.Write(e); err != nil {
+		p.out.Abort()
+		return fmt.Errorf("transforms: %s: %w", p.out.Name(), err)
+	}
+	return nil
+}
+
+// commit closes the part, publishes it and returns what the manifest needs.
+func (p *openPart) commit() (shardFile, error) {
+	if err := p.w.Close(); err != nil {
+		p.out.Abort()
+		return shardFile{}, fmt.Errorf("transforms: %s: %w", p.out.Name(), err)
+	}
+	if err := p.out.Commit(); err != nil { // fsyncs the file and its folder before the manifest is written
+		return shardFile{}, fmt.Errorf("transforms: %w", err)
+	}
+	return shardFile{Name: p.name, Rows: p.w.Rows(), Bytes: p.hw.Size(), SHA256: p.hw.SHA256()}, nil
+}
+
+// writePartsFn streams a bundle's embeddings into part files.
+type writePartsFn struct {
+	Dir, RunID   string
+	RowGroupRows int64
+	PartRows     int64
+
+	part *openPart
+}
+
+func (f *writePartsFn) StartBundle(emitPart func(shardFile), emitOrigin func(string, rowOrigin)) {
+	f.part = nil
+}
+
+func (f *writePartsFn) ProcessElement(ctx context.Context, e schema.Embedding, emitPart func(shardFile), emitOrigin func(string, rowOrigin)) error {
+	if f.part == nil {
+		p, err := createPart(ctx, f.Dir, uniquePartName(f.RunID), f.RowGroupRows)
+		if err != nil {
+			return err
+		}
+		f.part = p
+	}
+	row := f.part.w.Rows()
+	if err := f.part.write(&e); err != nil {
+		f.part = nil
+		return err
+	}
+	emitOrigin(e.SongID, rowOrigin{File: e.File, Row: e.Row, ContentHash: e.ContentHash, Part: f.part.name, PartRow: row})
+	if f.part.w.Rows() >= f.PartRows {
+		return f.commit(emitPart)
+	}
+	return nil
+}
+
+func (f *writePartsFn) FinishBundle(emitPart func(shardFile), emitOrigin func(string, rowOrigin)) error {
+	return f.commit(emitPart)
+}
+
+// Teardown discards a part a failed bundle left open.
+func (f *writePartsFn) Teardown() {
+	if f.part != nil {
+		f.part.out.Abort()
+		f.part = nil
+	}
+}
+
+func (f *writePartsFn) commit(emitPart func(shardFile)) error {
+	if f.part == nil {
+		return nil
+	}
+	p := f.part
+	f.part = nil
+	sf, err := p.commit()
+	if err != nil {
+		return err
+	}
+	emitPart(sf)
+	return nil
+}
+
+// dedupeOriginsFn keeps the first origin of one song_id's group (by
+// compareOrigins) and drops the others: a partRow to remove from its part
+// and a reject each.
+type dedupeOriginsFn struct{}
+
+func (dedupeOriginsFn) ProcessElement(ctx context.Context, id string, rows func(*rowOrigin) bool, drop func(partRow), reject func(schema.Reject)) {
+	var all []rowOrigin
+	var o rowOrigin
+	for rows(&o) {
+		all = append(all, o)
+	}
+	if len(all) < 2 {
+		return
+	}
+	slices.SortFunc(all, compareOrigins)
+	first := all[0]
+	for _, d := range all[1:] {
+		CountRejected(ctx, 1)
+		duplicatedCounter.Inc(ctx, 1)
+		drop(partRow{Part: d.Part, Row: d.PartRow})
+		reject(duplicateReject(id, d.File, d.Row, first.File, first.Row))
+	}
+}
+
+// compareOrigins orders origins like compareOrigin orders rows: by file
+// path, then row, then content hash (then part and row in it, so that the
+// order is total even for a row written twice).
+func compareOrigins(a, b rowOrigin) int {
+	if c := strings.Compare(a.File, b.File); c != 0 {
+		return c
+	}
+	if a.Row != b.Row {
+		if a.Row < b.Row {
+			return -1
+		}
+		return 1
+	}
+	if c := strings.Compare(a.ContentHash, b.ContentHash); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Part, b.Part); c != 0 {
+		return c
+	}
+	switch {
+	case a.PartRow < b.PartRow:
+		return -1
+	case a.PartRow > b.PartRow:
+		return 1
+	}
+	return 0
+}
+
+// finalizePartsFn removes dropped rows from the parts, writes the manifest
+// and removes leftovers; it emits the folder when done.
+type finalizePartsFn struct {
+	Dir, RunID, Command string
+	RowGroupRows        int64
+}
+
+func (f *finalizePartsFn) ProcessElement(ctx context.Context, _ []byte, parts func(*shardFile) bool, drops func(*partRow) bool, emit func(string)) error {
+	byName := map[string]shardFile{}
+	var sf shardFile
+	for parts(&sf) {
+		byName[sf.Name] = sf
+	}
+	dropped := map[string]map[int64]bool{}
+	var d partRow
+	for drops(&d) {
+		if dropped[d.Part] == nil {
+			dropped[d.Part] = map[int64]bool{}
+		}
+		dropped[d.Part][d.Row] = true
+	}
+	for name, rows := range dropped {
+		if _, ok := byName[name]; !ok {
+			return fmt.Errorf("transforms: WriteUniqueEmbeddings: a dropped row names part %s, which no bundle committed", name)
+		}
+		nf, err := f.rewrite(ctx, name, rows)
+		if err != nil {
+			return err
+		}
+		delete(byName, name) // removed with the leftovers once the manifest is written
+		if nf.Rows > 0 {
+			byName[nf.Name] = nf
+		}
+	}
+	if len(byName) == 0 {
+		// No rows: still a dataset that DuckDB and pyarrow read with
+		// read_parquet('dir/*.parquet'), one zero-row file with the schema.
+		p, err := createPart(ctx, f.Dir, uniquePartName(f.RunID), f.RowGroupRows)
+		if err != nil {
+			return err
+		}
+		sf, err := p.commit()
+		if err != nil {
+			return err
+		}
+		byName[sf.Name] = sf
+	}
+	fin := finalizeFn{Dir: f.Dir, RunID: f.RunID, Schema: schema.EmbeddingSchemaVersion, Command: f.Command}
+	if err := fin.publish(ctx, byName); err != nil {
+		return err
+	}
+	emit(f.Dir)
+	return nil
+}
+
+// rewrite copies part name without the rows in drop into a new part.
+func (f *finalizePartsFn) rewrite(ctx context.Context, name string, drop map[int64]bool) (shardFile, error) {
+	path := storage.Join(f.Dir, name)
+	o := &storage.Opener{}
+	defer o.Close()
+	pf, closer, err := openDatasetFile(ctx, o, path)
+	if err != nil {
+		return shardFile{}, err
+	}
+	defer closer.Close()
+	p, err := createPart(ctx, f.Dir, uniquePartName(f.RunID), f.RowGroupRows)
+	if err != nil {
+		return shardFile{}, err
+	}
+	row := int64(0)
+	for g := range pf.NumRowGroups() {
+		for e, err := range pf.EmbeddingRange(g, 0, pf.RowGroupRows(g)) {
+			if err != nil {
+				p.out.Abort()
+				return shardFile{}, fmt.Errorf("transforms: rewriting %s: %w", path, err)
+			}
+			if !drop[row] {
+				if err := p.write(&e); err != nil {
+					return shardFile{}, err
+				}
+			}
+			row++
+		}
+	}
+	return p.commit()
+}
