@@ -61,6 +61,8 @@ func coderSamples() []any {
 		queryRows{SongIDs: []string{"a"}, WorkIDs: []string{"w"}, Versions: []int32{1}, FirstRank: []int32{1}, Top: []int32{1},
 			AP: []float64{1}, Groups: []string{}, NGroups: 0},
 		evalInfo{Distance: "cosine", Model: "m", Reducer: "r", Dim: 64, GroupBy: []string{"year"}},
+		rowOrigin{File: "/x/y.parquet", Row: 1 << 40, ContentHash: "h", Part: "part-a-b.parquet", PartRow: 7},
+		partRow{Part: "part-a-b.parquet", Row: -1},
 	}
 }
 
