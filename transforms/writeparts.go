@@ -31,6 +31,14 @@ func init() {
 // file when WriteOptions.PartRows is 0.
 const DefaultPartRows = 65536
 
+// partRowGroupRows is the row-group size of WriteUniqueEmbeddings' parts when
+// WriteOptions.RowGroupRows is 0. A Parquet writer holds a whole row group
+// in memory until it flushes it, so this bounds what a bundle holds: 1024
+// rows of d = 256 with metadata are ~1.5 MB (schema's default for
+// embeddings, 16,384 rows, let a bundle's memory grow with the catalog up
+// to ~25 MB per writer).
+const partRowGroupRows = 1024
+
 // rowOrigin is where one written embedding row came from (the features'
 // file and row, and its content hash, as compareOrigin orders them) and
 // where it went (its part file and row in it). It is all that crosses the
@@ -70,7 +78,7 @@ type partRow struct {
 //     the runner discarded, and of earlier failed runs).
 //
 // Memory is therefore bounded per worker (one row group of rows per part
-// being written) whatever the catalog's size, and only the small origins
+// being written: opt.RowGroupRows, 1024 when 0) whatever the catalog's size, and only the small origins
 // cross a stage boundary. A folder never holds a manifest that lists an
 // incomplete file; a re-run writes the same rows (part names and the
 // spread of rows over parts depend on bundling). It returns done, a
@@ -87,6 +95,9 @@ func WriteUniqueEmbeddings(s beam.Scope, dir string, embs beam.PCollection, opt 
 	}
 	if opt.PartRows == 0 {
 		opt.PartRows = DefaultPartRows
+	}
+	if opt.RowGroupRows == 0 {
+		opt.RowGroupRows = partRowGroupRows
 	}
 	dir = strings.TrimSuffix(dir, "/")
 	runID := storage.RandomHex(6)
