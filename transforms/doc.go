@@ -7,7 +7,7 @@
 // folder, glob; local or any scheme of Beam's filesystem layer, gs://
 // included) is listed (manifest-aware, schema.ListDatasetFS), footers are read
 // in parallel and every row group is cut into row ranges of a bounded number
-// of rows (16 songs, fewer when the footer says the songs are long; 4096
+// of rows (64 songs, fewer when the footer says the songs are long; 4096
 // embeddings; ReadOptions), each one element, spread over workers by a
 // GroupByKey on a hash of the range (a Reshuffle left them on one Flink slot). The unit of
 // work is thus a bounded number of songs whatever the writer's row-group size

@@ -29,8 +29,11 @@ type Config struct {
 	Model   model.Config // variant choices the checkpoint's shapes leave open
 	In      string       // glob of feature Parquet files (or dataset folders' files)
 	Out     string       // output folder: Out/embeddings and Out/rejects
-	Shards  int          // output shards; 0 picks a default
-	Command string       // the command line, recorded in the manifests
+	Shards  int          // rejects' output shards; 0 picks a default
+	// Read bounds the ranges the catalog is read in (zero: ReadSongs'
+	// defaults).
+	Read    transforms.ReadOptions
+	Command string // the command line, recorded in the manifests
 
 	// Previous, if set, is the glob of a previous index's embeddings and
 	// Skip a file of "song_id<TAB>content_hash" lines of songs whose
@@ -79,7 +82,7 @@ func RejectsDir(out string) string    { return storage.Join(out, "rejects") }
 // dataset is published (see Written). cfg must have been validated.
 func Build(s beam.Scope, cfg Config) beam.PCollection {
 	s = s.Scope("pipelines.embed")
-	songs, readRejects := transforms.ReadSongs(s, cfg.In)
+	songs, readRejects := transforms.ReadSongsWith(s, cfg.In, cfg.Read)
 	done, embedRejects := Embed(s, cfg, songs)
 	transforms.WriteRejects(s, RejectsDir(cfg.Out), cfg.writeOptions(), readRejects, embedRejects)
 	return done
