@@ -61,8 +61,8 @@ func coderSamples() []any {
 		queryRows{SongIDs: []string{"a"}, WorkIDs: []string{"w"}, Versions: []int32{1}, FirstRank: []int32{1}, Top: []int32{1},
 			AP: []float64{1}, Groups: []string{}, NGroups: 0},
 		evalInfo{Distance: "cosine", Model: "m", Reducer: "r", Dim: 64, GroupBy: []string{"year"}},
-		rowOrigin{File: "/x/y.parquet", Row: 1 << 40, ContentHash: "h", Part: "part-a-b.parquet", PartRow: 7},
-		partRow{Part: "part-a-b.parquet", Row: -1},
+		rowOrigin{File: "/x/y.parquet", Row: 1 << 40, Hash: "0123456789abcdef", Part: math.MaxUint64, PartRow: 7},
+		partRow{Part: 1 << 63, Row: -1},
 	}
 }
 

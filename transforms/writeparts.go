@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	mathrand "math/rand/v2"
+
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
@@ -40,20 +42,22 @@ const DefaultPartRows = 65536
 const partRowGroupRows = 1024
 
 // rowOrigin is where one written embedding row came from (the features'
-// file and row, and its content hash, as compareOrigin orders them) and
-// where it went (its part file and row in it). It is all that crosses the
-// de-duplication shuffle: ~150 bytes a song instead of the whole row.
+// file and row, and the first 16 hex digits of its content hash: the
+// tie-break of compareOrigin, for a file read twice) and where it went (its
+// part file, by id, and row in it). It is all that crosses the
+// de-duplication shuffle: ~80 bytes a song instead of the whole row (prism
+// holds a shuffle's elements in memory at several times their size).
 type rowOrigin struct {
-	File        string
-	Row         int64
-	ContentHash string
-	Part        string
-	PartRow     int64
+	File    string
+	Row     int64
+	Hash    string
+	Part    uint64
+	PartRow int64
 }
 
 // partRow names one row of one part file.
 type partRow struct {
-	Part string
+	Part uint64
 	Row  int64
 }
 
@@ -62,10 +66,10 @@ type partRow struct {
 //
 //   - a ParDo placed right after the network (it fuses with it) streams each
 //     bundle's rows into part files of at most opt.PartRows rows
-//     (part-<run>-<random>.parquet, written under a temporary name and
+//     (part-<run>-<random 64-bit id>.parquet, written under a temporary name and
 //     committed when full and at the end of the bundle), and emits, per
 //     part, its name, rows, size and SHA-256, and per row only its origin
-//     (song_id, features file and row, content hash, part and row in it);
+//     (song_id, features file and row, a prefix of the content hash, part id and row in it);
 //   - the origins are grouped by song_id: among copies of a song_id the one
 //     first by (file, row, content hash) is kept, exactly as
 //     DedupeEmbeddings chooses, and each other copy becomes a reject of stage
@@ -108,20 +112,29 @@ func WriteUniqueEmbeddings(s beam.Scope, dir string, embs beam.PCollection, opt 
 	return done, rejects
 }
 
-// uniquePartName is the name of a part of run runID written by one bundle.
-func uniquePartName(runID string) string {
-	return fmt.Sprintf("%s%s-%s.parquet", schema.PartPrefix, runID, storage.RandomHex(8))
+// uniquePart returns a random part id and the name of that part of run
+// runID.
+func uniquePart(runID string) (uint64, string) {
+	id := mathrand.Uint64()
+	return id, partFileName(runID, id)
+}
+
+// partFileName is the name of part id of run runID.
+func partFileName(runID string, id uint64) string {
+	return fmt.Sprintf("%s%s-%016x.parquet", schema.PartPrefix, runID, id)
 }
 
 // openPart is a part file being written.
 type openPart struct {
+	id   uint64
 	name string
 	out  *storage.Writer
 	hw   *schema.HashWriter
 	w    *schema.RowWriter
 }
 
-func createPart(ctx context.Context, dir, name string, rowGroupRows int64) (*openPart, error) {
+func createPart(ctx context.Context, dir, runID string, rowGroupRows int64) (*openPart, error) {
+	id, name := uniquePart(runID)
 	out, err := storage.Create(ctx, storage.Join(dir, name))
 	if err != nil {
 		return nil, fmt.Errorf("transforms: %w", err)
@@ -132,7 +145,7 @@ func createPart(ctx context.Context, dir, name string, rowGroupRows int64) (*ope
 		out.Abort()
 		return nil, fmt.Errorf("transforms: %w", err)
 	}
-	return &openPart{name: name, out: out, hw: hw, w: w}, nil
+	return &openPart{id: id, name: name, out: out, hw: hw, w: w}, nil
 }
 
 func (p *openPart) write(e *schema.Embedding) error {
@@ -170,7 +183,7 @@ func (f *writePartsFn) StartBundle(emitPart func(shardFile), emitOrigin func(str
 
 func (f *writePartsFn) ProcessElement(ctx context.Context, e schema.Embedding, emitPart func(shardFile), emitOrigin func(string, rowOrigin)) error {
 	if f.part == nil {
-		p, err := createPart(ctx, f.Dir, uniquePartName(f.RunID), f.RowGroupRows)
+		p, err := createPart(ctx, f.Dir, f.RunID, f.RowGroupRows)
 		if err != nil {
 			return err
 		}
@@ -181,7 +194,7 @@ func (f *writePartsFn) ProcessElement(ctx context.Context, e schema.Embedding, e
 		f.part = nil
 		return err
 	}
-	emitOrigin(e.SongID, rowOrigin{File: e.File, Row: e.Row, ContentHash: e.ContentHash, Part: f.part.name, PartRow: row})
+	emitOrigin(e.SongID, rowOrigin{File: e.File, Row: e.Row, Hash: e.ContentHash[:min(16, len(e.ContentHash))], Part: f.part.id, PartRow: row})
 	if f.part.w.Rows() >= f.PartRows {
 		return f.commit(emitPart)
 	}
@@ -251,11 +264,14 @@ func compareOrigins(a, b rowOrigin) int {
 		}
 		return 1
 	}
-	if c := strings.Compare(a.ContentHash, b.ContentHash); c != 0 {
+	if c := strings.Compare(a.Hash, b.Hash); c != 0 {
 		return c
 	}
-	if c := strings.Compare(a.Part, b.Part); c != 0 {
-		return c
+	switch {
+	case a.Part < b.Part:
+		return -1
+	case a.Part > b.Part:
+		return 1
 	}
 	switch {
 	case a.PartRow < b.PartRow:
@@ -279,13 +295,14 @@ func (f *finalizePartsFn) ProcessElement(ctx context.Context, _ []byte, parts fu
 	for parts(&sf) {
 		byName[sf.Name] = sf
 	}
-	dropped := map[string]map[int64]bool{}
+	dropped := map[string]map[int64]bool{} // by part name
 	var d partRow
 	for drops(&d) {
-		if dropped[d.Part] == nil {
-			dropped[d.Part] = map[int64]bool{}
+		name := partFileName(f.RunID, d.Part)
+		if dropped[name] == nil {
+			dropped[name] = map[int64]bool{}
 		}
-		dropped[d.Part][d.Row] = true
+		dropped[name][d.Row] = true
 	}
 	for name, rows := range dropped {
 		if _, ok := byName[name]; !ok {
@@ -303,7 +320,7 @@ func (f *finalizePartsFn) ProcessElement(ctx context.Context, _ []byte, parts fu
 	if len(byName) == 0 {
 		// No rows: still a dataset that DuckDB and pyarrow read with
 		// read_parquet('dir/*.parquet'), one zero-row file with the schema.
-		p, err := createPart(ctx, f.Dir, uniquePartName(f.RunID), f.RowGroupRows)
+		p, err := createPart(ctx, f.Dir, f.RunID, f.RowGroupRows)
 		if err != nil {
 			return err
 		}
@@ -331,7 +348,7 @@ func (f *finalizePartsFn) rewrite(ctx context.Context, name string, drop map[int
 		return shardFile{}, err
 	}
 	defer closer.Close()
-	p, err := createPart(ctx, f.Dir, uniquePartName(f.RunID), f.RowGroupRows)
+	p, err := createPart(ctx, f.Dir, f.RunID, f.RowGroupRows)
 	if err != nil {
 		return shardFile{}, err
 	}
