@@ -3,6 +3,7 @@ package transforms
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"reflect"
 	"slices"
 	"strings"
@@ -18,12 +19,13 @@ import (
 
 func init() {
 	beam.RegisterType(reflect.TypeOf((*rowOrigin)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*originBatch)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*partRow)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*writePartsFn)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*dedupeOriginsFn)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*finalizePartsFn)(nil)).Elem())
-	register.Emitter2[string, rowOrigin]()
-	register.Iter1[rowOrigin]()
+	register.Emitter2[int, originBatch]()
+	register.Iter1[originBatch]()
 	register.Emitter1[partRow]()
 	register.Iter1[partRow]()
 	register.Emitter1[string]()
@@ -45,14 +47,37 @@ const partRowGroupRows = 1024
 // file and row, and the first 16 hex digits of its content hash: the
 // tie-break of compareOrigin, for a file read twice) and where it went (its
 // part file, by id, and row in it). It is all that crosses the
-// de-duplication shuffle: ~80 bytes a song instead of the whole row (prism
-// holds a shuffle's elements in memory at several times their size).
+// de-duplication shuffle (in originBatch): ~90 bytes a song instead of the
+// whole row.
 type rowOrigin struct {
+	SongID  string
 	File    string
 	Row     int64
 	Hash    string
 	Part    uint64
 	PartRow int64
+}
+
+// originBatch is the origins of one part's rows whose song_id falls in one
+// bucket (hash of the song_id mod dedupeBuckets). Origins are shuffled in
+// these batches, keyed by bucket, rather than one element per song keyed by
+// song_id: prism keeps per-key state of a few kB for every key of a
+// GroupByKey (measured: ~6 kB a song with song_id keys), which grew
+// `vindex embed`'s memory with the catalog.
+type originBatch struct {
+	Origins []rowOrigin
+}
+
+// dedupeBuckets is the number of keys of the dedupe shuffle: enough to
+// spread de-duplication over a cluster's workers, few enough that per-key
+// state does not matter; a bucket of a 10⁷-song catalog holds ~20 MB of
+// origins.
+const dedupeBuckets = 64
+
+func dedupeBucket(songID string) int {
+	h := fnv.New32a()
+	h.Write([]byte(songID))
+	return int(h.Sum32() % dedupeBuckets)
 }
 
 // partRow names one row of one part file.
@@ -70,7 +95,9 @@ type partRow struct {
 //     committed when full and at the end of the bundle), and emits, per
 //     part, its name, rows, size and SHA-256, and per row only its origin
 //     (song_id, features file and row, a prefix of the content hash, part id and row in it);
-//   - the origins are grouped by song_id: among copies of a song_id the one
+//   - the origins are shuffled in batches (one per part and bucket, 64
+//     buckets by a hash of the song_id) and de-duplicated per bucket: among
+//     copies of a song_id the one
 //     first by (file, row, content hash) is kept, exactly as
 //     DedupeEmbeddings chooses, and each other copy becomes a reject of stage
 //     schema.StageDedupe with the same reason and counters;
@@ -174,14 +201,16 @@ type writePartsFn struct {
 	RowGroupRows int64
 	PartRows     int64
 
-	part *openPart
+	part    *openPart
+	origins [dedupeBuckets][]rowOrigin // of the open part's rows, by bucket
 }
 
-func (f *writePartsFn) StartBundle(emitPart func(shardFile), emitOrigin func(string, rowOrigin)) {
+func (f *writePartsFn) StartBundle(emitPart func(shardFile), emitOrigin func(int, originBatch)) {
 	f.part = nil
+	f.origins = [dedupeBuckets][]rowOrigin{}
 }
 
-func (f *writePartsFn) ProcessElement(ctx context.Context, e schema.Embedding, emitPart func(shardFile), emitOrigin func(string, rowOrigin)) error {
+func (f *writePartsFn) ProcessElement(ctx context.Context, e schema.Embedding, emitPart func(shardFile), emitOrigin func(int, originBatch)) error {
 	if f.part == nil {
 		p, err := createPart(ctx, f.Dir, f.RunID, f.RowGroupRows)
 		if err != nil {
@@ -194,15 +223,17 @@ func (f *writePartsFn) ProcessElement(ctx context.Context, e schema.Embedding, e
 		f.part = nil
 		return err
 	}
-	emitOrigin(e.SongID, rowOrigin{File: e.File, Row: e.Row, Hash: e.ContentHash[:min(16, len(e.ContentHash))], Part: f.part.id, PartRow: row})
+	b := dedupeBucket(e.SongID)
+	f.origins[b] = append(f.origins[b], rowOrigin{SongID: e.SongID, File: e.File, Row: e.Row,
+		Hash: e.ContentHash[:min(16, len(e.ContentHash))], Part: f.part.id, PartRow: row})
 	if f.part.w.Rows() >= f.PartRows {
-		return f.commit(emitPart)
+		return f.commit(emitPart, emitOrigin)
 	}
 	return nil
 }
 
-func (f *writePartsFn) FinishBundle(emitPart func(shardFile), emitOrigin func(string, rowOrigin)) error {
-	return f.commit(emitPart)
+func (f *writePartsFn) FinishBundle(emitPart func(shardFile), emitOrigin func(int, originBatch)) error {
+	return f.commit(emitPart, emitOrigin)
 }
 
 // Teardown discards a part a failed bundle left open.
@@ -213,7 +244,8 @@ func (f *writePartsFn) Teardown() {
 	}
 }
 
-func (f *writePartsFn) commit(emitPart func(shardFile)) error {
+// commit publishes the open part, then emits it and its rows' origins.
+func (f *writePartsFn) commit(emitPart func(shardFile), emitOrigin func(int, originBatch)) error {
 	if f.part == nil {
 		return nil
 	}
@@ -224,30 +256,41 @@ func (f *writePartsFn) commit(emitPart func(shardFile)) error {
 		return err
 	}
 	emitPart(sf)
+	for b, os := range f.origins {
+		if len(os) > 0 {
+			emitOrigin(b, originBatch{Origins: os})
+		}
+		f.origins[b] = nil
+	}
 	return nil
 }
 
-// dedupeOriginsFn keeps the first origin of one song_id's group (by
-// compareOrigins) and drops the others: a partRow to remove from its part
-// and a reject each.
+// dedupeOriginsFn de-duplicates one bucket: for each song_id it keeps the
+// first origin (by compareOrigins) and drops the others, a partRow to
+// remove from its part and a reject each.
 type dedupeOriginsFn struct{}
 
-func (dedupeOriginsFn) ProcessElement(ctx context.Context, id string, rows func(*rowOrigin) bool, drop func(partRow), reject func(schema.Reject)) {
-	var all []rowOrigin
-	var o rowOrigin
-	for rows(&o) {
-		all = append(all, o)
+func (dedupeOriginsFn) ProcessElement(ctx context.Context, _ int, batches func(*originBatch) bool, drop func(partRow), reject func(schema.Reject)) {
+	byID := map[string][]rowOrigin{}
+	var b originBatch
+	for batches(&b) {
+		for _, o := range b.Origins {
+			byID[o.SongID] = append(byID[o.SongID], o)
+		}
+		b = originBatch{}
 	}
-	if len(all) < 2 {
-		return
-	}
-	slices.SortFunc(all, compareOrigins)
-	first := all[0]
-	for _, d := range all[1:] {
-		CountRejected(ctx, 1)
-		duplicatedCounter.Inc(ctx, 1)
-		drop(partRow{Part: d.Part, Row: d.PartRow})
-		reject(duplicateReject(id, d.File, d.Row, first.File, first.Row))
+	for id, all := range byID {
+		if len(all) < 2 {
+			continue
+		}
+		slices.SortFunc(all, compareOrigins)
+		first := all[0]
+		for _, d := range all[1:] {
+			CountRejected(ctx, 1)
+			duplicatedCounter.Inc(ctx, 1)
+			drop(partRow{Part: d.Part, Row: d.PartRow})
+			reject(duplicateReject(id, d.File, d.Row, first.File, first.Row))
+		}
 	}
 }
 
