@@ -25,7 +25,15 @@
 // to them (Embed) fuses with the reader; there is no GroupByKey, Reshuffle or
 // side input between reading and embedding, and features (~100 KB a song)
 // never cross a stage boundary. Only the small range descriptors are
-// shuffled.
+// shuffled. Embed runs the network on a process-wide pool of one network per
+// core, fed by every bundle (netpool.go), so one bundle alone uses every core.
+//
+// WriteUniqueEmbeddings, placed after Embed, fuses with it too: each bundle
+// writes its own part files, and only each row's origin (~90 bytes, in
+// batches per part and song_id bucket) is shuffled to find duplicate
+// song_ids; a finalizer drops them from the parts and writes the manifest.
+// Embeddings therefore never cross a stage boundary either, and the memory
+// of `vindex embed` does not grow with the catalog.
 //
 // WriteEmbeddings, WriteRejects and the generic WriteParquet write sharded
 // Parquet: rows are keyed round-robin to WriteOptions.Shards shards and
