@@ -91,7 +91,7 @@ type partRow struct {
 //
 //   - a ParDo placed right after the network (it fuses with it) streams each
 //     bundle's rows into part files of at most opt.PartRows rows
-//     (part-<run>-<random 64-bit id>.parquet, written under a temporary name and
+//     (part-<random 48-bit id>-00000-of-00001.parquet, written under a temporary name and
 //     committed when full and at the end of the bundle), and emits, per
 //     part, its name, rows, size and SHA-256, and per row only its origin
 //     (song_id, features file and row, a prefix of the content hash, part id and row in it);
@@ -139,16 +139,20 @@ func WriteUniqueEmbeddings(s beam.Scope, dir string, embs beam.PCollection, opt 
 	return done, rejects
 }
 
-// uniquePart returns a random part id and the name of that part of run
-// runID.
+// uniquePart returns a random 48-bit part id and the part's file name.
+// (runID is recorded in the manifest, not in part names.)
 func uniquePart(runID string) (uint64, string) {
-	id := mathrand.Uint64()
+	id := mathrand.Uint64() & (1<<48 - 1)
 	return id, partFileName(runID, id)
 }
 
-// partFileName is the name of part id of run runID.
-func partFileName(runID string, id uint64) string {
-	return fmt.Sprintf("%s%s-%016x.parquet", schema.PartPrefix, runID, id)
+// partFileName is the name of part id: part-<12 hex digits>-00000-of-00001.parquet,
+// the form of vindex's sharded part names (part-<run>-<i>-of-<n>), so that a
+// folder of parts without a manifest (an interrupted run) is recognised as
+// vindex's incomplete output (schema.ErrIncomplete), not read as a foreign
+// dataset. Collisions among a run's parts are negligible (48 random bits).
+func partFileName(_ string, id uint64) string {
+	return fmt.Sprintf("%s%012x-00000-of-00001.parquet", schema.PartPrefix, id)
 }
 
 // openPart is a part file being written.

@@ -2,6 +2,7 @@ package transforms
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -115,6 +116,14 @@ func TestWriteUniqueEmbeddings(t *testing.T) {
 		if err := verifyDataset(dir); err != nil {
 			t.Errorf("part rows %d: %v", partRows, err)
 		}
+	}
+	// Without its manifest (a run interrupted before publishing) the folder
+	// is vindex's incomplete output, not a foreign dataset to read whole.
+	if err := os.Remove(filepath.Join(dir, schema.ManifestName)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := schema.ListDataset(dir); !errors.Is(err, schema.ErrIncomplete) {
+		t.Errorf("parts without a manifest: ListDataset error %v, want ErrIncomplete", err)
 	}
 }
 
