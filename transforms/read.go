@@ -68,7 +68,7 @@ func (o ReadOptions) orDefault(rows, bytes int64) ReadOptions {
 // is 0. Each range pays a fixed cost to start reading (a row-group reader,
 // and decoding the page its first row falls in: measured 18–27 ms on 218-s
 // songs of vindex's and DuckDB's layouts, i.e. 1.1–1.7 ms a song in ranges of
-// 16 against 0.3–0.4 in ranges of 64). 64 songs are still seconds of work, and
+// 16 against 0.3–0.4 in ranges of 64; BenchmarkReadRanges). 64 songs are still seconds of work, and
 // Embed's networks are shared by every bundle of a process (netpool.go), so
 // larger ranges do not idle a core at the end of a run.
 const DefaultRangeSongs = 64
