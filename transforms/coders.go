@@ -67,6 +67,9 @@ func init() {
 	beam.RegisterCoder(reflect.TypeOf(shardFile{}), encodeShardFile, decodeShardFile)
 	beam.RegisterCoder(reflect.TypeOf(datasetFile{}), encodeDatasetFile, decodeDatasetFile)
 	beam.RegisterCoder(reflect.TypeOf(rowRange{}), encodeRowRange, decodeRowRange)
+	beam.RegisterCoder(reflect.TypeOf(rowOrigin{}), encodeRowOrigin, decodeRowOrigin)
+	beam.RegisterCoder(reflect.TypeOf(originBatch{}), encodeOriginBatch, decodeOriginBatch)
+	beam.RegisterCoder(reflect.TypeOf(partRow{}), encodePartRow, decodePartRow)
 	// Fit (fit.go): the fitted reducer and the accumulators.
 	beam.RegisterCoder(reflect.TypeOf(FittedReducer{}), encodeFittedReducer, decodeFittedReducer)
 	beam.RegisterCoder(reflect.TypeOf(momentsAccum{}), encodeMomentsAccum, decodeMomentsAccum)
@@ -95,6 +98,9 @@ var (
 	shardFileCodec    = newCodec[shardFile]()
 	datasetFileCodec  = newCodec[datasetFile]()
 	rowRangeCodec     = newCodec[rowRange]()
+	rowOriginCodec    = newCodec[rowOrigin]()
+	originBatchCodec  = newCodec[originBatch]()
+	partRowCodec      = newCodec[partRow]()
 	fittedCodec       = newCodec[FittedReducer]()
 	momentsAccumCodec = newCodec[momentsAccum]()
 	sampleAccumCodec  = newCodec[sampleAccum]()
@@ -123,6 +129,12 @@ func encodeDatasetFile(v datasetFile) []byte                  { return datasetFi
 func decodeDatasetFile(b []byte) (datasetFile, error)         { return datasetFileCodec.decode(b) }
 func encodeRowRange(v rowRange) []byte                        { return rowRangeCodec.encode(&v) }
 func decodeRowRange(b []byte) (rowRange, error)               { return rowRangeCodec.decode(b) }
+func encodeRowOrigin(v rowOrigin) []byte                      { return rowOriginCodec.encode(&v) }
+func decodeRowOrigin(b []byte) (rowOrigin, error)             { return rowOriginCodec.decode(b) }
+func encodeOriginBatch(v originBatch) []byte                  { return originBatchCodec.encode(&v) }
+func decodeOriginBatch(b []byte) (originBatch, error)         { return originBatchCodec.decode(b) }
+func encodePartRow(v partRow) []byte                          { return partRowCodec.encode(&v) }
+func decodePartRow(b []byte) (partRow, error)                 { return partRowCodec.decode(b) }
 func encodeFittedReducer(v FittedReducer) []byte              { return fittedCodec.encode(&v) }
 func decodeFittedReducer(b []byte) (FittedReducer, error)     { return fittedCodec.decode(b) }
 func encodeMomentsAccum(v momentsAccum) []byte                { return momentsAccumCodec.encode(&v) }

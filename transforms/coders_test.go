@@ -61,6 +61,10 @@ func coderSamples() []any {
 		queryRows{SongIDs: []string{"a"}, WorkIDs: []string{"w"}, Versions: []int32{1}, FirstRank: []int32{1}, Top: []int32{1},
 			AP: []float64{1}, Groups: []string{}, NGroups: 0},
 		evalInfo{Distance: "cosine", Model: "m", Reducer: "r", Dim: 64, GroupBy: []string{"year"}},
+		rowOrigin{SongID: "s", File: "/x/y.parquet", Row: 1 << 40, Hash: "0123456789abcdef", Part: math.MaxUint64, PartRow: 7},
+		originBatch{Origins: []rowOrigin{{SongID: "a", File: "f", Part: 1}, {SongID: "b", Row: 3, Hash: "h", PartRow: -2}}},
+		originBatch{},
+		partRow{Part: 1 << 63, Row: -1},
 	}
 }
 

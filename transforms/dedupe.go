@@ -77,9 +77,15 @@ func (dedupeFn) ProcessElement(ctx context.Context, id string, rows func(*schema
 		d := &dups[i]
 		CountRejected(ctx, 1)
 		duplicatedCounter.Inc(ctx, 1)
-		reject(schema.Reject{SongID: id, File: d.File, Stage: schema.StageDedupe,
-			Reason: fmt.Sprintf("duplicate song_id %q: %s row %d repeats %s row %d (kept)", id, orUnknown(d.File), d.Row, orUnknown(first.File), first.Row)})
+		reject(duplicateReject(id, d.File, d.Row, first.File, first.Row))
 	}
+}
+
+// duplicateReject is the reject of the copy of song id at file, row whose
+// kept copy is at keptFile, keptRow.
+func duplicateReject(id, file string, row int64, keptFile string, keptRow int64) schema.Reject {
+	return schema.Reject{SongID: id, File: file, Stage: schema.StageDedupe,
+		Reason: fmt.Sprintf("duplicate song_id %q: %s row %d repeats %s row %d (kept)", id, orUnknown(file), row, orUnknown(keptFile), keptRow)}
 }
 
 // compareOrigin orders rows by file path, then row, then content hash.

@@ -7,7 +7,7 @@
 // folder, glob; local or any scheme of Beam's filesystem layer, gs://
 // included) is listed (manifest-aware, schema.ListDatasetFS), footers are read
 // in parallel and every row group is cut into row ranges of a bounded number
-// of rows (16 songs, fewer when the footer says the songs are long; 4096
+// of rows (64 songs, fewer when the footer says the songs are long; 4096
 // embeddings; ReadOptions), each one element, spread over workers by a
 // GroupByKey on a hash of the range (a Reshuffle left them on one Flink slot). The unit of
 // work is thus a bounded number of songs whatever the writer's row-group size
@@ -25,7 +25,15 @@
 // to them (Embed) fuses with the reader; there is no GroupByKey, Reshuffle or
 // side input between reading and embedding, and features (~100 KB a song)
 // never cross a stage boundary. Only the small range descriptors are
-// shuffled.
+// shuffled. Embed runs the network on a process-wide pool of one network per
+// core, fed by every bundle (netpool.go), so one bundle alone uses every core.
+//
+// WriteUniqueEmbeddings, placed after Embed, fuses with it too: each bundle
+// writes its own part files, and only each row's origin (~90 bytes, in
+// batches per part and song_id bucket) is shuffled to find duplicate
+// song_ids; a finalizer drops them from the parts and writes the manifest.
+// Embeddings therefore never cross a stage boundary either, and the memory
+// of `vindex embed` does not grow with the catalog.
 //
 // WriteEmbeddings, WriteRejects and the generic WriteParquet write sharded
 // Parquet: rows are keyed round-robin to WriteOptions.Shards shards and

@@ -48,8 +48,9 @@ type EmbedConfig struct {
 //
 // Embed is a plain ParDo: placed right after ReadSongs it fuses with the
 // reader, so features never cross a stage boundary. The checkpoint is loaded
-// once per worker process (a cache keyed by URI and config) and each DoFn
-// instance owns its network's scratch buffers.
+// once per worker process (a cache keyed by URI and config), and the
+// process runs one network per core, fed by every bundle (netpool.go): each
+// bundle keeps at most a few songs in the networks at once.
 func Embed(s beam.Scope, cfg EmbedConfig, songs beam.PCollection) (embs, rejects beam.PCollection) {
 	embs, _, rejects = EmbedIncremental(s, cfg, songs)
 	return embs, rejects
@@ -128,7 +129,8 @@ type embedFn struct {
 	Skip            string
 
 	w    *model.Weights
-	net  *model.Net
+	pool *netPool        // the process's networks for w
+	b    *inflight       // this bundle's songs in the pool
 	skip map[string]bool // "song_id\tcontent_hash"
 }
 
@@ -149,7 +151,7 @@ func (f *embedFn) Setup(ctx context.Context) error {
 		return err
 	}
 	f.w = w
-	f.net = w.NewNet()
+	f.pool = netPoolFor(w)
 	if f.Skip != "" {
 		b, err := readURI(ctx, f.Skip)
 		if err != nil {
@@ -165,13 +167,16 @@ func (f *embedFn) Setup(ctx context.Context) error {
 	return nil
 }
 
+func (f *embedFn) StartBundle(emit func(schema.Embedding), reject func(schema.Reject), carry func(carryKey)) {
+	f.b = newInflight(f.pool)
+}
+
+// ProcessElement checks a song and hands it to the process's networks; the
+// embeddings of earlier songs that are done are emitted meanwhile, and
+// FinishBundle emits the rest.
 func (f *embedFn) ProcessElement(ctx context.Context, song schema.Song, emit func(schema.Embedding), reject func(schema.Reject), carry func(carryKey)) error {
-	refuse := func(reason string) {
-		CountRejected(ctx, 1)
-		reject(schema.Reject{SongID: song.SongID, File: song.File, Stage: schema.StageEmbed, Reason: reason})
-	}
 	if err := schema.ValidateSong(&song); err != nil {
-		refuse(err.Error())
+		refuseSong(ctx, reject, &song, err)
 		return nil
 	}
 	hop := int(song.EffectiveHop())
@@ -184,18 +189,35 @@ func (f *embedFn) ProcessElement(ctx context.Context, song schema.Song, emit fun
 		carry(carryKey{Row: row})
 		return nil
 	}
-	dst := make([]float32, f.net.Dim())
-	if err := f.net.Embed(dst, song.Crema, hop); err != nil {
+	j := &embedJob{song: song, hop: hop, hash: hash, dst: make([]float32, f.pool.dim)}
+	return f.b.submit(j, func(d *embedJob) error { return f.collect(ctx, d, emit, reject) })
+}
+
+func (f *embedFn) FinishBundle(ctx context.Context, emit func(schema.Embedding), reject func(schema.Reject), carry func(carryKey)) error {
+	return f.b.drain(func(d *embedJob) error { return f.collect(ctx, d, emit, reject) })
+}
+
+// collect emits a song the pool has embedded, or its reject.
+func (f *embedFn) collect(ctx context.Context, j *embedJob, emit func(schema.Embedding), reject func(schema.Reject)) error {
+	if j.fail != nil {
+		return j.fail
+	}
+	if j.err != nil {
 		// model.ErrTooShort, a hop the network cannot use, ...: a reject,
 		// never a failed catalog.
-		refuse(err.Error())
+		refuseSong(ctx, reject, &j.song, j.err)
 		return nil
 	}
 	CountEmbedded(ctx, 1)
-	e := schema.Embedding{Embedding: dst, Model: f.w.ID(), ContentHash: hash}
-	e.CarryMetadata(&song)
+	e := schema.Embedding{Embedding: j.dst, Model: f.w.ID(), ContentHash: j.hash}
+	e.CarryMetadata(&j.song)
 	emit(e)
 	return nil
+}
+
+func refuseSong(ctx context.Context, reject func(schema.Reject), song *schema.Song, err error) {
+	CountRejected(ctx, 1)
+	reject(schema.Reject{SongID: song.SongID, File: song.File, Stage: schema.StageEmbed, Reason: err.Error()})
 }
 
 // SongsCarried counts songs a reindex did not embed again.
@@ -223,8 +245,9 @@ func Preprocessing(hop int, padShort bool) string {
 // catalogCache is the other of that kind.
 var weightsCache = struct {
 	sync.Mutex
-	m map[string]*model.Weights
-}{m: map[string]*model.Weights{}}
+	m     map[string]*model.Weights
+	pools map[*model.Weights]*netPool // netpool.go
+}{m: map[string]*model.Weights{}, pools: map[*model.Weights]*netPool{}}
 
 // LoadWeights returns the weights of the checkpoint at uri (a local path or
 // a URI of a registered Beam filesystem), as the Embed transform loads them:

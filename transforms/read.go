@@ -50,8 +50,8 @@ var (
 // tells, about MaxBytes bytes (so that long songs make shorter ranges). A
 // range holds at least one row.
 type ReadOptions struct {
-	MaxRows  int64 // 0: 16 for songs, 4096 for embeddings
-	MaxBytes int64 // 0: 4 MiB for songs (≈ 35 songs of 218 s), 16 MiB for embeddings
+	MaxRows  int64 // 0: DefaultRangeSongs for songs, 4096 for embeddings
+	MaxBytes int64 // 0: 16 MiB for songs (≈ 140 songs of 218 s), 16 MiB for embeddings
 }
 
 func (o ReadOptions) orDefault(rows, bytes int64) ReadOptions {
@@ -63,6 +63,15 @@ func (o ReadOptions) orDefault(rows, bytes int64) ReadOptions {
 	}
 	return o
 }
+
+// DefaultRangeSongs is the most songs in a range when ReadOptions.MaxRows
+// is 0. Each range pays a fixed cost to start reading (a row-group reader,
+// and decoding the page its first row falls in: measured 18–27 ms on 218-s
+// songs of vindex's and DuckDB's layouts, i.e. 1.1–1.7 ms a song in ranges of
+// 16 against 0.3–0.4 in ranges of 64; BenchmarkReadRanges). 64 songs are still seconds of work, and
+// Embed's networks are shared by every bundle of a process (netpool.go), so
+// larger ranges do not idle a core at the end of a run.
+const DefaultRangeSongs = 64
 
 // datasetFile is one file of a dataset: schema.DatasetFile (Rows, Bytes -1
 // and SHA256 "" where no manifest lists it).
@@ -93,7 +102,7 @@ func (r rowRange) String() string {
 //
 // Work is split by songs, whatever the writer's row-group size: the pattern
 // is listed, footers are read in parallel, each row group is cut into ranges
-// of at most 16 songs (fewer for long songs; see ReadOptions), and each range
+// of at most 64 songs (fewer for long songs; see ReadOptions), and each range
 // becomes one element, redistributed over the workers by key. A one-row-group file written by
 // DuckDB or pyarrow thus spreads over every worker (and over prism's
 // bundles), and a worker holds one range's songs at a time. The songs come
@@ -112,8 +121,8 @@ func ReadSongs(s beam.Scope, pattern string) (songs, rejects beam.PCollection) {
 // ReadSongsWith is ReadSongs with explicit range bounds.
 func ReadSongsWith(s beam.Scope, pattern string, opt ReadOptions) (songs, rejects beam.PCollection) {
 	s = s.Scope("transforms.ReadSongs")
-	opt = opt.orDefault(16, 4<<20)
-	ranges, fileRejects := rowRanges(s, pattern, opt)
+	opt = opt.orDefault(DefaultRangeSongs, 16<<20)
+	ranges, fileRejects := rowRanges(s, beam.Create(s, pattern), opt)
 	songs, rowRejects := beam.ParDo2(s, &readSongsFn{}, ranges)
 	return songs, beam.Flatten(s, fileRejects, rowRejects)
 }
@@ -124,20 +133,32 @@ func ReadSongsWith(s beam.Scope, pattern string, opt ReadOptions) (songs, reject
 // failed schema.ValidateEmbedding.
 func ReadEmbeddings(s beam.Scope, pattern string) (embs, rejects beam.PCollection) {
 	s = s.Scope("transforms.ReadEmbeddings")
-	ranges, fileRejects := rowRanges(s, pattern, ReadOptions{}.orDefault(4096, 16<<20))
+	return readEmbeddings(s, beam.Create(s, pattern))
+}
+
+// ReadEmbeddingsFrom is ReadEmbeddings of the patterns of a
+// PCollection<string>, read as they arrive: given the done output of
+// WriteUniqueEmbeddings, it reads the dataset back once it is published.
+func ReadEmbeddingsFrom(s beam.Scope, patterns beam.PCollection) (embs, rejects beam.PCollection) {
+	s = s.Scope("transforms.ReadEmbeddings")
+	return readEmbeddings(s, patterns)
+}
+
+func readEmbeddings(s beam.Scope, patterns beam.PCollection) (embs, rejects beam.PCollection) {
+	ranges, fileRejects := rowRanges(s, patterns, ReadOptions{}.orDefault(4096, 16<<20))
 	embs, rowRejects := beam.ParDo2(s, &readEmbeddingsFn{}, ranges)
 	return embs, beam.Flatten(s, fileRejects, rowRejects)
 }
 
-// rowRanges expands a pattern into a PCollection<rowRange>, redistributed.
+// rowRanges expands patterns (PCollection<string>) into a PCollection<rowRange>, redistributed.
 //
 // The ranges are spread by a GroupByKey on a hash of each range (then
 // ungrouped), not by beam.Reshuffle: on Flink (job server 2.62, batch) a
 // Reshuffle of a few elements left every range of a one-row-group file on
 // one task slot (measured: 6 ranges in 1 bundle of 2), whereas distinct keys
 // are hash-partitioned over the slots. On prism both behave alike.
-func rowRanges(s beam.Scope, pattern string, opt ReadOptions) (ranges, rejects beam.PCollection) {
-	files := beam.ParDo(s, &listFn{}, beam.Create(s, pattern))
+func rowRanges(s beam.Scope, patterns beam.PCollection, opt ReadOptions) (ranges, rejects beam.PCollection) {
+	files := beam.ParDo(s, &listFn{}, patterns)
 	files = beam.Reshuffle(s, files)
 	ranges, rejects = beam.ParDo2(s, &footerFn{MaxRows: opt.MaxRows, MaxBytes: opt.MaxBytes}, files)
 	grouped := beam.GroupByKey(s, beam.ParDo(s, keyRange, ranges))

@@ -44,6 +44,9 @@ type WriteOptions struct {
 	Schema string
 	// RowGroupRows is the number of rows per row group (0: schema's default).
 	RowGroupRows int64
+	// PartRows is the most rows WriteUniqueEmbeddings writes into one part
+	// file (0: DefaultPartRows); WriteParquet ignores it.
+	PartRows int64
 }
 
 // Validate reports whether the options are usable.
@@ -53,6 +56,9 @@ func (o WriteOptions) Validate() error {
 	}
 	if o.RowGroupRows < 0 {
 		return fmt.Errorf("transforms: RowGroupRows %d is negative", o.RowGroupRows)
+	}
+	if o.PartRows < 0 {
+		return fmt.Errorf("transforms: PartRows %d is negative", o.PartRows)
 	}
 	return nil
 }
@@ -222,6 +228,12 @@ func (f *finalizeFn) ProcessElement(ctx context.Context, _ []byte, shards func(*
 		}
 		byName[sf.Name] = sf
 	}
+	return f.publish(ctx, byName)
+}
+
+// publish writes the manifest listing the files of byName, then removes
+// temporary files and part files it does not list.
+func (f *finalizeFn) publish(ctx context.Context, byName map[string]shardFile) error {
 	m := schema.Manifest{
 		Version: schema.ManifestVersion, Schema: f.Schema, Command: f.Command, RunID: f.RunID,
 		Created: time.Now().UTC().Format(time.RFC3339), Files: []schema.ManifestFile{},

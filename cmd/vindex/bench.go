@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -91,6 +92,7 @@ type modelBench struct {
 	Songs      int64   `json:"songs"`
 	Seconds    float64 `json:"seconds"`
 	CPUPerWall float64 `json:"cpu_per_wall"`
+	CPUPerSong float64 `json:"cpu_s_per_song"` // process CPU seconds per song embedded
 	Weights    string  `json:"weights"`
 	capacity
 }
@@ -131,6 +133,7 @@ func runBenchModel(ctx context.Context, args []string, stdout, stderr io.Writer)
 	r.Songs, r.Seconds = n, wall
 	r.SongsPerS = float64(n) / wall
 	r.CPUPerWall = cpu / wall
+	r.CPUPerSong = cpu / max(float64(n), 1)
 	r.capacity = newCapacity(*catalog, *window, r.SongsPerS)
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(r)
@@ -240,6 +243,7 @@ type embedBench struct {
 	Rejected   int64   `json:"rejected"`
 	Seconds    float64 `json:"seconds"`
 	CPUPerWall float64 `json:"cpu_per_wall"`
+	CPUPerSong float64 `json:"cpu_s_per_song"` // process CPU seconds per song embedded, start-up included
 	PeakRSSMB  float64 `json:"peak_rss_mb"`
 	Cores      int     `json:"cores"`
 	Ranges     int64   `json:"read_ranges"`  // units of reading work (bounded row ranges)
@@ -259,6 +263,7 @@ func runBenchEmbed(ctx context.Context, args []string, stdout, stderr io.Writer)
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	catalog := fs.Int64("catalog", 1_000_000, "catalog size for the capacity answer")
 	window := fs.Duration("window", 8*time.Hour, "time window for the capacity answer")
+	cpuProfile := fs.String("cpuprofile", "", "write a pprof CPU profile of the whole process during the pipeline's run to this file")
 	rf := addRunnerFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -280,24 +285,55 @@ func runBenchEmbed(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	p, s := beam.NewPipelineWithRoot()
 	embed.Build(s, cfg)
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
+	}
 	cpu0, start := cpuSeconds(), time.Now()
 	res, err := runners.Run(ctx, p, rf.options(stderr, 0))
+	wall, cpu := time.Since(start).Seconds(), cpuSeconds()-cpu0
+	if perr := stopProfile(); err == nil {
+		err = perr
+	}
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
-	wall := time.Since(start).Seconds()
 	r := embedBench{Songs: res.Counter("vindex." + transforms.SongsEmbedded), Rejected: res.Counter("vindex." + transforms.SongsRejected),
-		Seconds: wall, CPUPerWall: (cpuSeconds() - cpu0) / wall, PeakRSSMB: peakRSSMB(), Cores: runtimeCores(), In: cfg.In,
+		Seconds: wall, CPUPerWall: cpu / wall, PeakRSSMB: peakRSSMB(), Cores: runtimeCores(), In: cfg.In,
 		Ranges: res.Counter("vindex.read.ranges"), Bundles: res.Counter("vindex.read.bundles")}
 	r.SongsPerS = float64(r.Songs) / wall
+	r.CPUPerSong = cpu / max(float64(r.Songs), 1)
 	r.capacity = newCapacity(*catalog, *window, r.SongsPerS)
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(r)
 	}
-	fmt.Fprintf(stdout, "%.2f songs/s: %d songs embedded (%d rejected) in %.1f s, %.2f CPU-s per wall second on %d cores, peak RSS %.0f MB; read as %d ranges in %d bundles\n",
-		r.SongsPerS, r.Songs, r.Rejected, r.Seconds, r.CPUPerWall, r.Cores, r.PeakRSSMB, r.Ranges, r.Bundles)
+	fmt.Fprintf(stdout, "%.2f songs/s: %d songs embedded (%d rejected) in %.1f s, %.2f CPU-s per wall second on %d cores (%.4f CPU-s a song), peak RSS %.0f MB; read as %d ranges in %d bundles\n",
+		r.SongsPerS, r.Songs, r.Rejected, r.Seconds, r.CPUPerWall, r.Cores, r.CPUPerSong, r.PeakRSSMB, r.Ranges, r.Bundles)
 	fmt.Fprintln(stdout, r.sentence("machines like this one"))
 	return nil
+}
+
+// startCPUProfile starts a pprof CPU profile of the process into path ("":
+// none) and returns the function that stops it and closes the file.
+func startCPUProfile(path string) (stop func() error, err error) {
+	if path == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		return nil
+	}, nil
 }
 
 // benchInputs fills in the weights and the synthetic catalog the flags leave

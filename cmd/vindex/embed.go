@@ -29,7 +29,7 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.Weights, "weights", "", "checkpoint: PyTorch .pt (state_dict) or .safetensors; local path or gs:// URI")
 	fs.StringVar(&cfg.In, "in", "", "glob of feature Parquet files")
 	fs.StringVar(&cfg.Out, "out", "", "output folder")
-	fs.IntVar(&cfg.Shards, "shards", 0, "number of output files (0: automatic)")
+	fs.IntVar(&cfg.Shards, "shards", 0, "number of rejects files (0: automatic; embeddings are written one file per bundle of work)")
 	mf := addModelFlags(fs, &cfg.Model)
 	overwrite := addOverwriteFlag(fs)
 	rf := addRunnerFlags(fs)

@@ -53,7 +53,7 @@ func addIndexFlags(fs *flag.FlagSet, evaluateFlag bool) *indexFlags {
 	}
 	fs.StringVar(&f.distance, "distance", "", "cosine, sqeuclidean or pearson (default: the model's, cosine for Re-MOVE)")
 	fs.Var(&f.groupBy, "group-by", "column to group MAP/MR1 by, besides clique size (repeat or comma-separate for several)")
-	fs.IntVar(&f.shards, "shards", 0, "output files per dataset (0: automatic)")
+	fs.IntVar(&f.shards, "shards", 0, "output files per dataset (0: automatic; embeddings are written one file per bundle of work)")
 	return f
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/vindex/vindex/model"
 	"github.com/vindex/vindex/runners"
 	"github.com/vindex/vindex/runners/flinktest"
+	"github.com/vindex/vindex/transforms"
 )
 
 // oneGroupCatalog writes 96 short songs as one file of one row group (the
@@ -29,7 +30,10 @@ func oneGroupCatalog(t *testing.T) Config {
 	if err := model.SeededCheckpointFile(weights, 64, 1); err != nil {
 		t.Fatal(err)
 	}
-	return Config{Weights: weights, In: filepath.Join(dir, "features"), Out: filepath.Join(dir, "out"), Command: "test"}
+	// Ranges of 16 (the default is 64) make 6 of the 96 songs, enough for
+	// Flink's two slots to share.
+	return Config{Weights: weights, In: filepath.Join(dir, "features"), Out: filepath.Join(dir, "out"), Command: "test",
+		Read: transforms.ReadOptions{MaxRows: 16}}
 }
 
 // runOneGroup embeds the catalog and checks that its single row group was

@@ -152,9 +152,12 @@ func Build(s beam.Scope, cfg Config) {
 	s = s.Scope("pipelines.index")
 	opt := transforms.WriteOptions{Shards: cfg.Shards, Command: cfg.Command}
 	songs, readRejects := transforms.ReadSongs(s, cfg.In)
-	embs, embedRejects := embed.Embed(s, embed.Config{Weights: cfg.Weights, Model: cfg.Model, Out: cfg.Out,
+	done, embedRejects := embed.Embed(s, embed.Config{Weights: cfg.Weights, Model: cfg.Model, Out: cfg.Out,
 		Shards: cfg.Shards, Command: cfg.Command, Previous: cfg.Previous, Skip: cfg.Skip}, songs)
-	rejects := []beam.PCollection{readRejects, embedRejects}
+	// Later stages read the published embeddings back: the embedding stage
+	// holds no embeddings, whatever the catalog's size.
+	embs, backRejects := embed.Written(s, done)
+	rejects := []beam.PCollection{readRejects, embedRejects, backRejects}
 
 	distance := cfg.Distance
 	if distance == "" {
