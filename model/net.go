@@ -165,17 +165,44 @@ func grow(s []float32, n int) []float32 {
 	return s[:n]
 }
 
+// ReserveFrames is the song length, in frames at the model rate (≈ 380 s),
+// that a long-lived embedder reserves its networks' scratch for up front
+// (see Reserve).
+const ReserveFrames = 4096
+
+// Reserve sizes n's scratch for songs of up to frames frames at the model
+// rate, so that embedding them allocates nothing. A Net otherwise grows its
+// scratch to the longest song it has seen, which makes a worker's memory
+// creep up with the catalog: the longest of 20,000 songs is longer than the
+// longest of 2,000. Longer songs still grow it. Reserve keeps what is
+// already larger.
+func (n *Net) Reserve(frames int) {
+	tx := max(frames, MinFrames)
+	if cap(n.x) < PitchClasses*tx {
+		n.x = make([]float32, PitchClasses*tx)
+	}
+	n.sizeActivations(tx)
+}
+
+// sizeActivations grows the activation buffers for an input of tx frames
+// and returns the layers' lengths.
+func (n *Net) sizeActivations(tx int) (t1, t2, t3, t4, t5 int) {
+	c5 := n.w.variant.conv5Channels()
+	t1 = tx - k1 + 1
+	t2 = t1 - (kTime - 1)
+	t3 = t2 - (kTime-1)*dil3
+	t4 = t3 - (kTime - 1)
+	t5 = t4 - (kTime-1)*dil5
+	n.even = grow(n.even, max(channels*t1, c5*t5))
+	n.odd = grow(n.odd, channels*t2)
+	return
+}
+
 // forward runs the network on n.x ([12][tx], tx ≥ MinFrames).
 func (n *Net) forward(dst []float32, tx int) {
 	w := n.w
 	c5 := w.variant.conv5Channels()
-	t1 := tx - k1 + 1
-	t2 := t1 - (kTime - 1)
-	t3 := t2 - (kTime-1)*dil3
-	t4 := t3 - (kTime - 1)
-	t5 := t4 - (kTime-1)*dil5
-	n.even = grow(n.even, max(channels*t1, c5*t5))
-	n.odd = grow(n.odd, channels*t2)
+	t1, t2, t3, t4, t5 := n.sizeActivations(tx)
 	a1, a2, a3, a4, a5 := n.even[:channels*t1], n.odd[:channels*t2], n.even[:channels*t3], n.odd[:channels*t4], n.even[:c5*t5]
 
 	// conv1 + PReLU + max over the 12 pitch positions (fft.go, conv1.go).

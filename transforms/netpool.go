@@ -43,6 +43,9 @@ func newNetPool(w *model.Weights, workers int) *netPool {
 	p := &netPool{jobs: make(chan *embedJob), workers: max(workers, 1)}
 	for range p.workers {
 		net := w.NewNet()
+		// Scratch for songs up to ~380 s from the start, so the worker's
+		// memory does not creep up with the longest song seen so far.
+		net.Reserve(model.ReserveFrames)
 		p.dim = net.Dim()
 		go p.work(net)
 	}
