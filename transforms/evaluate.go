@@ -284,7 +284,8 @@ func planPairs(n, size int) []pairTask {
 }
 
 // scorePairsFn counts the pairs of query blocks of its elements
-// (metrics.Catalog.PairCounts, with goroutines on every core: prism runs a
+// (metrics.PairCounter: PairCounts with each block's relevant items
+// prepared once per DoFn instance; goroutines on every core, as prism runs a
 // stage's elements in few bundles) into one dense counts array per DoFn
 // instance (the catalog's total versions, int64), and emits at the end of
 // a bundle the counts of every block it touched, keyed by block.
@@ -297,10 +298,11 @@ type scorePairsFn struct {
 
 	cat     *metrics.Catalog
 	size    int
-	off     []int     // off[q]: where query q's counts start in flat
-	flat    []int64   // the bundle's counts
-	dst     [][]int64 // flat, by query (nil: no versions)
-	touched []bool    // blocks with counts in flat
+	pairs   *metrics.PairCounter // the catalog's blocks, prepared once
+	off     []int                // off[q]: where query q's counts start in flat
+	flat    []int64              // the bundle's counts
+	dst     [][]int64            // flat, by query (nil: no versions)
+	touched []bool               // blocks with counts in flat
 }
 
 func (f *scorePairsFn) ProcessElement(ctx context.Context, t pairTask, emit func(int, countChunk)) error {
@@ -321,10 +323,9 @@ func (f *scorePairsFn) ProcessElement(ctx context.Context, t pairTask, emit func
 		f.prepare(cat, t.Size)
 	}
 	cfg := metrics.Config{Distance: metrics.Distance(f.Distance), BlockQueries: f.BlockQueries, BlockCatalog: f.BlockCatalog, Workers: f.Workers}
-	aLo, aHi := t.Block*t.Size, min(n, (t.Block+1)*t.Size)
 	for k := 0; k <= t.Others; k++ {
 		j := (t.Block + k) % nb
-		cat.PairCounts(aLo, aHi, j*t.Size, min(n, (j+1)*t.Size), cfg, f.dst)
+		f.pairs.Count(t.Block, j, cfg, f.dst)
 		f.touched[j] = true
 		evalBlocks.Inc(ctx, 1)
 	}
@@ -336,6 +337,7 @@ func (f *scorePairsFn) ProcessElement(ctx context.Context, t pairTask, emit func
 func (f *scorePairsFn) prepare(cat *metrics.Catalog, size int) {
 	n := cat.Len()
 	f.cat, f.size = cat, size
+	f.pairs = cat.NewPairCounter(size)
 	f.off = make([]int, n+1)
 	for q := range n {
 		f.off[q+1] = f.off[q] + cat.NumVersions(q)

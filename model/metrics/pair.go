@@ -38,18 +38,85 @@ func (c *Catalog) PairCounts(aLo, aHi, bLo, bHi int, cfg Config, dst [][]int64) 
 	if !same {
 		tb = c.newRankTable(bLo, bHi)
 	}
-	gtA, eqA, gtB, eqB := c.countPairs(ta, tb, same, cfg)
-	c.finishRange(ta, bLo, bHi, gtA, eqA, cfg, dst)
+	c.pairCounts(ta, tb, same, c.paddedBias(cfg.symBlock()), cfg, dst)
+}
+
+// paddedBias is the catalog's biases followed by zeros, long enough for any
+// tile of bs columns padded to a multiple of 16.
+func (c *Catalog) paddedBias(bs int) []float32 {
+	bias := make([]float32, c.Len()+bs+laneGroup)
+	copy(bias, c.Bias)
+	return bias
+}
+
+// pairCounts is PairCounts over the queries of ta and tb.
+func (c *Catalog) pairCounts(ta, tb *rankTable, same bool, bias []float32, cfg Config, dst [][]int64) {
+	gtA, eqA, gtB, eqB := c.countPairs(ta, tb, same, bias, cfg)
+	c.finishRange(ta, tb.lo, tb.hi, gtA, eqA, cfg, dst)
 	if !same {
-		c.finishRange(tb, aLo, aHi, gtB, eqB, cfg, dst)
+		c.finishRange(tb, ta.lo, ta.hi, gtB, eqB, cfg, dst)
 	}
+}
+
+// PairCounter runs PairCounts over the blocks of a catalog: block i is the
+// queries [i·size, min((i+1)·size, Len())). It prepares the sorted relevant
+// scores of a block (their dot products, one small tile per work) the
+// first time the block is counted and keeps them, so that scoring a block
+// against many others prepares it once: at most the size of the catalog's
+// relevant items (a few float32 and int32 per relevant item) for all the
+// blocks. Count may be called from several goroutines.
+type PairCounter struct {
+	c      *Catalog
+	size   int
+	mu     sync.Mutex
+	tables []*rankTable
+	bias   []float32 // the catalog's, padded (paddedBias)
+}
+
+// NewPairCounter returns a PairCounter over blocks of size queries (> 0).
+func (c *Catalog) NewPairCounter(size int) *PairCounter {
+	if size <= 0 {
+		panic("metrics: NewPairCounter: block size must be positive")
+	}
+	return &PairCounter{c: c, size: size, tables: make([]*rankTable, (c.Len()+size-1)/size)}
+}
+
+// NumBlocks is the number of blocks.
+func (p *PairCounter) NumBlocks() int { return len(p.tables) }
+
+// Range is the queries [lo, hi) of block i.
+func (p *PairCounter) Range(i int) (lo, hi int) {
+	return i * p.size, min(p.c.Len(), (i+1)*p.size)
+}
+
+// Count adds PairCounts of blocks a and b (a == b: the block against
+// itself) to dst, indexed by catalog position.
+func (p *PairCounter) Count(a, b int, cfg Config, dst [][]int64) {
+	if a < 0 || b < 0 || a >= len(p.tables) || b >= len(p.tables) || len(dst) != p.c.Len() {
+		panic("metrics: PairCounter.Count: bad blocks")
+	}
+	p.mu.Lock()
+	if len(p.bias) < p.c.Len()+cfg.symBlock()+laneGroup {
+		p.bias = p.c.paddedBias(cfg.symBlock())
+	}
+	bias := p.bias
+	p.mu.Unlock()
+	p.c.pairCounts(p.table(a), p.table(b), a == b, bias, cfg, dst)
+}
+
+func (p *PairCounter) table(i int) *rankTable {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.tables[i] == nil {
+		p.tables[i] = p.c.newRankTable(p.Range(i))
+	}
+	return p.tables[i]
 }
 
 // countPairs counts the tiles of ta's songs × tb's songs (only those on and
 // above the diagonal when same) with cfg.Workers goroutines, and returns the
 // kernel counters of ta's and tb's queries.
-func (c *Catalog) countPairs(ta, tb *rankTable, same bool, cfg Config) (gtA, eqA, gtB, eqB []uint32) {
-	n := c.Len()
+func (c *Catalog) countPairs(ta, tb *rankTable, same bool, bias []float32, cfg Config) (gtA, eqA, gtB, eqB []uint32) {
 	bs := cfg.symBlock()
 	na, nb := (ta.hi-ta.lo+bs-1)/bs, (tb.hi-tb.lo+bs-1)/bs
 	var pairs [][2]int32
@@ -62,8 +129,9 @@ func (c *Catalog) countPairs(ta, tb *rankTable, same bool, cfg Config) (gtA, eqA
 			pairs = append(pairs, [2]int32{int32(i), int32(j)})
 		}
 	}
-	bias := make([]float32, n+bs+laneGroup)
-	copy(bias, c.Bias)
+	if len(bias) < c.Len()+bs+laneGroup {
+		bias = c.paddedBias(bs)
+	}
 	workers := cfg.workers(len(pairs))
 	type counters struct{ gtA, eqA, gtB, eqB []uint32 }
 	cs := make([]counters, workers)

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"sync"
 	"testing"
 )
 
@@ -56,6 +57,47 @@ func TestPairCounts(t *testing.T) {
 				for q := range got {
 					if !slices.Equal(got[q], ref[q]) {
 						t.Fatalf("%s %s [%d,%d)x[%d,%d): query %d: %v, PartialCounts %v", tc.name, dist, aLo, aHi, bLo, bHi, q, got[q], ref[q])
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestPairCounter: a PairCounter's blocks, each pair counted once (from two
+// goroutines, in an order that reuses prepared blocks), add up to
+// Evaluate's counts on the tie-heavy catalog.
+func TestPairCounter(t *testing.T) {
+	forEachCountPath(t, func(t *testing.T) {
+		cat, _, err := NewCatalog(tiedCatalog(509), Cosine, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := cat.Len()
+		want := scalarCounts(cat, 0, n, 0, n)
+		for _, size := range []int{40, 64, 600} {
+			p := cat.NewPairCounter(size)
+			if lo, hi := p.Range(p.NumBlocks() - 1); hi != n || lo >= hi {
+				t.Fatalf("size %d: last block [%d, %d) of %d songs", size, lo, hi, n)
+			}
+			got := [2][][]int64{newCounts(cat), newCounts(cat)}
+			var wg sync.WaitGroup
+			for g := range 2 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for a := g; a < p.NumBlocks(); a += 2 {
+						for b := a; b < p.NumBlocks(); b++ {
+							p.Count(b, a, Config{BlockQueries: 16, Workers: 2}, got[g])
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			for q := range want {
+				for k := range want[q] {
+					if got[0][q][k]+got[1][q][k] != want[q][k] {
+						t.Fatalf("size %d: query %d: counts %v + %v, Evaluate's %v", size, q, got[0][q], got[1][q], want[q])
 					}
 				}
 			}
