@@ -285,7 +285,7 @@ func planPairs(n, size int) []pairTask {
 
 // scorePairsFn counts the pairs of query blocks of its elements
 // (metrics.PairCounter: PairCounts with each block's relevant items
-// prepared once per DoFn instance; goroutines on every core, as prism runs a
+// prepared once per process; goroutines on every core, as prism runs a
 // stage's elements in few bundles) into one dense counts array per DoFn
 // instance (the catalog's total versions, int64), and emits at the end of
 // a bundle the counts of every block it touched, keyed by block.
@@ -298,7 +298,7 @@ type scorePairsFn struct {
 
 	cat     *metrics.Catalog
 	size    int
-	pairs   *metrics.PairCounter // the catalog's blocks, prepared once
+	pairs   *metrics.PairCounter // the catalog's blocks, prepared once per process
 	off     []int                // off[q]: where query q's counts start in flat
 	flat    []int64              // the bundle's counts
 	dst     [][]int64            // flat, by query (nil: no versions)
@@ -306,13 +306,16 @@ type scorePairsFn struct {
 }
 
 func (f *scorePairsFn) ProcessElement(ctx context.Context, t pairTask, emit func(int, countChunk)) error {
-	cat, err := loadCatalog(ctx, t.Index, f.Distance, f.GroupBy)
+	if t.Size <= 0 {
+		return fmt.Errorf("transforms: Evaluate: pair element of block size %d", t.Size)
+	}
+	cat, pairs, err := loadPairCounter(ctx, t.Index, f.Distance, f.GroupBy, t.Size)
 	if err != nil {
 		return err
 	}
 	n := cat.Len()
-	nb := (n + t.Size - 1) / t.Size
-	if t.Size <= 0 || t.Block < 0 || t.Block >= nb || t.Others < 0 || t.Others >= nb {
+	nb := pairs.NumBlocks()
+	if t.Block < 0 || t.Block >= nb || t.Others < 0 || t.Others >= nb {
 		return fmt.Errorf("transforms: Evaluate: pair element (block %d, %d others, size %d) does not fit a catalog of %d songs",
 			t.Block, t.Others, t.Size, n)
 	}
@@ -320,7 +323,7 @@ func (f *scorePairsFn) ProcessElement(ctx context.Context, t pairTask, emit func
 		if err := f.flush(emit); err != nil {
 			return err
 		}
-		f.prepare(cat, t.Size)
+		f.prepare(cat, pairs, t.Size)
 	}
 	cfg := metrics.Config{Distance: metrics.Distance(f.Distance), BlockQueries: f.BlockQueries, BlockCatalog: f.BlockCatalog, Workers: f.Workers}
 	for k := 0; k <= t.Others; k++ {
@@ -334,10 +337,10 @@ func (f *scorePairsFn) ProcessElement(ctx context.Context, t pairTask, emit func
 }
 
 // prepare sizes the counts array for cat in blocks of size.
-func (f *scorePairsFn) prepare(cat *metrics.Catalog, size int) {
+func (f *scorePairsFn) prepare(cat *metrics.Catalog, pairs *metrics.PairCounter, size int) {
 	n := cat.Len()
 	f.cat, f.size = cat, size
-	f.pairs = cat.NewPairCounter(size)
+	f.pairs = pairs
 	f.off = make([]int, n+1)
 	for q := range n {
 		f.off[q+1] = f.off[q] + cat.NumVersions(q)
@@ -352,6 +355,18 @@ func (f *scorePairsFn) prepare(cat *metrics.Catalog, size int) {
 	f.touched = make([]bool, (n+size-1)/size)
 }
 
+// StartBundle forgets the counts of a bundle that failed in this instance
+// (a retried bundle starts from zero).
+func (f *scorePairsFn) StartBundle(emit func(int, countChunk)) {
+	for b, ok := range f.touched {
+		if ok {
+			lo, hi := f.pairs.Range(b)
+			clear(f.flat[f.off[lo]:f.off[hi]])
+			f.touched[b] = false
+		}
+	}
+}
+
 func (f *scorePairsFn) FinishBundle(emit func(int, countChunk)) error { return f.flush(emit) }
 
 // flush emits (a copy of) the counts of every touched block and clears them.
@@ -359,12 +374,11 @@ func (f *scorePairsFn) flush(emit func(int, countChunk)) error {
 	if f.cat == nil {
 		return nil
 	}
-	n := f.cat.Len()
 	for b, ok := range f.touched {
 		if !ok {
 			continue
 		}
-		lo, hi := b*f.size, min(n, (b+1)*f.size)
+		lo, hi := f.pairs.Range(b)
 		c := f.flat[f.off[lo]:f.off[hi]]
 		emit(b, countChunk{Lo: lo, Hi: hi, Counts: slices.Clone(c)})
 		clear(c)
