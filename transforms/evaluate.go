@@ -84,9 +84,9 @@ type EvaluateConfig struct {
 // relevant item of the catalog) and emits them at the end of the bundle,
 // keyed by query block; a combine per block sums them and each block's
 // totals become its QueryResults, so every figure equals
-// metrics.Evaluate's. No N×N matrix exists anywhere. Duplicate song_ids, mixed dimensions or
-// models and a catalog without work_id fail the pipeline with an error naming
-// the songs. docs/scale.md gives the memory per worker and the shuffle volume.
+// metrics.Evaluate's. No N×N matrix exists anywhere. Duplicate song_ids,
+// mixed dimensions or models and a catalog without work_id fail the
+// pipeline with an error naming the songs. docs/scale.md gives the memory per worker and the shuffle volume.
 func Evaluate(s beam.Scope, cfg EvaluateConfig, embs beam.PCollection) (results, rejects, catalog beam.PCollection) {
 	s = s.Scope("transforms.Evaluate")
 	if _, err := metrics.ParseDistance(string(cfg.Metrics.Distance)); err != nil {
