@@ -58,7 +58,7 @@ func coderSamples() []any {
 		catalogInfo{Distance: "cosine", Model: "m", Reducer: "r", Dim: 64, Len: 3, GroupBy: []string{"year"}, Dir: "/tmp/c",
 			Index: catalogIndex{URIs: []string{"/tmp/a.vxcat"}, Rows: []int64{3}}},
 		pairTask{Block: 3, Others: 48, Size: 1024, Index: catalogIndex{URIs: []string{"/tmp/a.vxcat"}, Rows: []int64{4096}}},
-		countChunk{Lo: 1024, Hi: 2048, Counts: []int64{0, 7, -1, 1 << 40}},
+		countChunk{Lo: 1024, Hi: 2048, Counts: []int32{0, 7, -1, 1 << 30}},
 		queryRows{SongIDs: []string{"a"}, WorkIDs: []string{"w"}, Versions: []int32{1}, FirstRank: []int32{1}, Top: []int32{1},
 			AP: []float64{1}, Groups: []string{}, NGroups: 0},
 		evalInfo{Distance: "cosine", Model: "m", Reducer: "r", Dim: 64, GroupBy: []string{"year"}},

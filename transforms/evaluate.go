@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"reflect"
-	"slices"
 	"sort"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -239,10 +238,11 @@ type pairTask struct {
 
 // countChunk is the counts of the queries [Lo, Hi) (their versions' counts,
 // concatenated in catalog order): one bundle's partial counts, then their
-// sum.
+// sum. A count is a number of catalog songs, so it fits an int32 (metrics
+// indexes songs by int32): half the bytes of int64 in the shuffle.
 type countChunk struct {
 	Lo, Hi int
-	Counts []int64
+	Counts []int32
 }
 
 // planQueriesFn loads (and so validates) the catalog, emits its description
@@ -380,7 +380,11 @@ func (f *scorePairsFn) flush(emit func(int, countChunk)) error {
 		}
 		lo, hi := f.pairs.Range(b)
 		c := f.flat[f.off[lo]:f.off[hi]]
-		emit(b, countChunk{Lo: lo, Hi: hi, Counts: slices.Clone(c)})
+		out := make([]int32, len(c))
+		for i, v := range c {
+			out[i] = int32(v) // 0 ≤ v < Len() ≤ MaxInt32
+		}
+		emit(b, countChunk{Lo: lo, Hi: hi, Counts: out})
 		clear(c)
 		f.touched[b] = false
 	}
@@ -434,7 +438,10 @@ func (f *resultsFn) ProcessElement(ctx context.Context, _ int, c countChunk, inf
 		}
 		var counts []int64
 		if m > 0 {
-			counts = rest[:m]
+			counts = make([]int64, m)
+			for k, v := range rest[:m] {
+				counts[k] = int64(v)
+			}
 		}
 		rest = rest[m:]
 		evalQueries.Inc(ctx, 1)
