@@ -355,19 +355,23 @@ func (f *scorePairsFn) prepare(cat *metrics.Catalog, pairs *metrics.PairCounter,
 	f.touched = make([]bool, (n+size-1)/size)
 }
 
-// StartBundle forgets the counts of a bundle that failed in this instance
-// (a retried bundle starts from zero).
-func (f *scorePairsFn) StartBundle(emit func(int, countChunk)) {
-	for b, ok := range f.touched {
-		if ok {
-			lo, hi := f.pairs.Range(b)
-			clear(f.flat[f.off[lo]:f.off[hi]])
-			f.touched[b] = false
-		}
-	}
+// StartBundle starts from zero (a bundle that failed in this instance left
+// its counts behind).
+func (f *scorePairsFn) StartBundle(emit func(int, countChunk)) { f.release() }
+
+// FinishBundle emits the bundle's counts and lets go of the catalog and the
+// counts array, so that an idle instance holds nothing (a catalog is
+// dropped from the process cache once its report is written).
+func (f *scorePairsFn) FinishBundle(emit func(int, countChunk)) error {
+	err := f.flush(emit)
+	f.release()
+	return err
 }
 
-func (f *scorePairsFn) FinishBundle(emit func(int, countChunk)) error { return f.flush(emit) }
+func (f *scorePairsFn) release() {
+	f.cat, f.pairs, f.size = nil, nil, 0
+	f.off, f.flat, f.dst, f.touched = nil, nil, nil, nil
+}
 
 // flush emits (a copy of) the counts of every touched block and clears them.
 func (f *scorePairsFn) flush(emit func(int, countChunk)) error {
