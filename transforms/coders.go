@@ -82,7 +82,8 @@ func init() {
 	beam.RegisterCoder(reflect.TypeOf(catalogBlock{}), encodeCatalogBlock, decodeCatalogBlock)
 	beam.RegisterCoder(reflect.TypeOf(catalogIndex{}), encodeCatalogIndex, decodeCatalogIndex)
 	beam.RegisterCoder(reflect.TypeOf(catalogInfo{}), encodeCatalogInfo, decodeCatalogInfo)
-	beam.RegisterCoder(reflect.TypeOf(queryBlock{}), encodeQueryBlock, decodeQueryBlock)
+	beam.RegisterCoder(reflect.TypeOf(pairTask{}), encodePairTask, decodePairTask)
+	beam.RegisterCoder(reflect.TypeOf(countChunk{}), encodeCountChunk, decodeCountChunk)
 	beam.RegisterCoder(reflect.TypeOf(queryRows{}), encodeQueryRows, decodeQueryRows)
 	beam.RegisterCoder(reflect.TypeOf(evalInfo{}), encodeEvalInfo, decodeEvalInfo)
 }
@@ -110,7 +111,8 @@ var (
 	catalogBlockCodec = newCodec[catalogBlock]()
 	catalogIndexCodec = newCodec[catalogIndex]()
 	catalogInfoCodec  = newCodec[catalogInfo]()
-	queryBlockCodec   = newCodec[queryBlock]()
+	pairTaskCodec     = newCodec[pairTask]()
+	countChunkCodec   = newCodec[countChunk]()
 	queryRowsCodec    = newCodec[queryRows]()
 	evalInfoCodec     = newCodec[evalInfo]()
 )
@@ -153,8 +155,10 @@ func encodeCatalogIndex(v catalogIndex) []byte                { return catalogIn
 func decodeCatalogIndex(b []byte) (catalogIndex, error)       { return catalogIndexCodec.decode(b) }
 func encodeCatalogInfo(v catalogInfo) []byte                  { return catalogInfoCodec.encode(&v) }
 func decodeCatalogInfo(b []byte) (catalogInfo, error)         { return catalogInfoCodec.decode(b) }
-func encodeQueryBlock(v queryBlock) []byte                    { return queryBlockCodec.encode(&v) }
-func decodeQueryBlock(b []byte) (queryBlock, error)           { return queryBlockCodec.decode(b) }
+func encodePairTask(v pairTask) []byte                        { return pairTaskCodec.encode(&v) }
+func decodePairTask(b []byte) (pairTask, error)               { return pairTaskCodec.decode(b) }
+func encodeCountChunk(v countChunk) []byte                    { return countChunkCodec.encode(&v) }
+func decodeCountChunk(b []byte) (countChunk, error)           { return countChunkCodec.decode(b) }
 func encodeQueryRows(v queryRows) []byte                      { return queryRowsCodec.encode(&v) }
 func decodeQueryRows(b []byte) (queryRows, error)             { return queryRowsCodec.decode(b) }
 func encodeEvalInfo(v evalInfo) []byte                        { return evalInfoCodec.encode(&v) }

@@ -142,6 +142,9 @@ type catalogEntry struct {
 	once sync.Once
 	cat  *metrics.Catalog
 	err  error
+
+	mu    sync.Mutex
+	pairs map[int]*metrics.PairCounter // by block size
 }
 
 func catalogKey(idx catalogIndex, distance string, groupBy []string) string {
@@ -151,6 +154,31 @@ func catalogKey(idx catalogIndex, distance string, groupBy []string) string {
 // loadCatalog returns the catalog the index lists, loading it once per
 // process.
 func loadCatalog(ctx context.Context, idx catalogIndex, distance string, groupBy []string) (*metrics.Catalog, error) {
+	e := catalogEntryOf(ctx, idx, distance, groupBy)
+	return e.cat, e.err
+}
+
+// loadPairCounter returns the catalog the index lists and its PairCounter
+// over blocks of size, both once per process (the blocks' prepared relevant
+// items are shared by every DoFn instance that scores them).
+func loadPairCounter(ctx context.Context, idx catalogIndex, distance string, groupBy []string, size int) (*metrics.Catalog, *metrics.PairCounter, error) {
+	e := catalogEntryOf(ctx, idx, distance, groupBy)
+	if e.err != nil {
+		return nil, nil, e.err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.pairs[size] == nil {
+		if e.pairs == nil {
+			e.pairs = map[int]*metrics.PairCounter{}
+		}
+		e.pairs[size] = e.cat.NewPairCounter(size)
+	}
+	return e.cat, e.pairs[size], nil
+}
+
+// catalogEntryOf returns the cache entry of a catalog, loaded.
+func catalogEntryOf(ctx context.Context, idx catalogIndex, distance string, groupBy []string) *catalogEntry {
 	key := catalogKey(idx, distance, groupBy)
 	catalogCache.Lock()
 	e, ok := catalogCache.m[key]
@@ -160,7 +188,7 @@ func loadCatalog(ctx context.Context, idx catalogIndex, distance string, groupBy
 	}
 	catalogCache.Unlock()
 	e.once.Do(func() { e.cat, e.err = readCatalog(ctx, idx, distance, groupBy) })
-	return e.cat, e.err
+	return e
 }
 
 func readCatalog(ctx context.Context, idx catalogIndex, distance string, groupBy []string) (*metrics.Catalog, error) {

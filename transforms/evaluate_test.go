@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -43,13 +44,19 @@ func evalTestEmbeddings(t *testing.T) []schema.Embedding {
 	return embs
 }
 
-// TestEvaluateMatchesPlainGo runs Evaluate on prism with small query blocks,
-// catalog steps and block files (so that the catalog is read back from
-// several files and every query's counts are summed over several catalog
-// ranges) and checks the report equals metrics.Evaluate's, which is checked
-// against the torch reference in model/metrics, and that the block files are
-// removed.
+// TestEvaluateMatchesPlainGo runs Evaluate on prism with small query blocks
+// (an even and an odd number of them, so that both halves of the pair plan
+// run) and block files (so that the catalog is read back from several files
+// and every query's counts are summed over several pairs of blocks) and
+// checks the report equals metrics.Evaluate's, which is checked against the
+// torch reference in model/metrics, and that the block files are removed.
 func TestEvaluateMatchesPlainGo(t *testing.T) {
+	for _, size := range []int{37, 40} { // 351 songs: 10 and 9 blocks
+		t.Run(strconv.Itoa(size), func(t *testing.T) { testEvaluateMatchesPlainGo(t, size) })
+	}
+}
+
+func testEvaluateMatchesPlainGo(t *testing.T, size int) {
 	embs := evalTestEmbeddings(t)
 	cfg := metrics.Config{Distance: metrics.Cosine, GroupBy: []string{"year"}}
 	want, err := metrics.Evaluate(MetricRows(embs, cfg.GroupBy), cfg)
@@ -63,7 +70,7 @@ func TestEvaluateMatchesPlainGo(t *testing.T) {
 
 	p, s := beam.NewPipelineWithRoot()
 	dir, tmp := t.TempDir(), t.TempDir()
-	results, rejects, catalog := Evaluate(s, EvaluateConfig{Metrics: cfg, PairQueries: 37, PairCatalog: 101, TempDir: tmp, BlockRows: 13},
+	results, rejects, catalog := Evaluate(s, EvaluateConfig{Metrics: cfg, PairQueries: size, TempDir: tmp, BlockRows: 13},
 		beam.CreateList(s, embs))
 	WriteEvaluationReport(s, dir, results, rejects, catalog)
 	if err := ptest.Run(p); err != nil {
@@ -88,6 +95,33 @@ func TestEvaluateMatchesPlainGo(t *testing.T) {
 	for _, f := range []string{"report.md", QueriesFile, "ap_histogram.png", "first_rank_cdf.png", "map_by_clique_size.png"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+// TestPlanPairs: the pair plan covers every unordered pair of blocks
+// (diagonal included) exactly once, and no element has more than one pair
+// more than another.
+func TestPlanPairs(t *testing.T) {
+	for _, c := range [][2]int{{1, 8}, {8, 8}, {9, 8}, {100, 7}, {100, 10}, {1000, 37}} {
+		n, size := c[0], c[1]
+		nb := (n + size - 1) / size
+		seen := map[[2]int]int{}
+		lo, hi := nb, 0
+		for _, p := range planPairs(n, size) {
+			for k := 0; k <= p.Others; k++ {
+				a, b := p.Block, (p.Block+k)%nb
+				seen[[2]int{min(a, b), max(a, b)}]++
+			}
+			lo, hi = min(lo, p.Others), max(hi, p.Others)
+		}
+		if len(seen) != nb*(nb+1)/2 || hi-lo > 1 {
+			t.Errorf("%d songs in blocks of %d: %d distinct pairs of %d, elements of %d to %d others", n, size, len(seen), nb*(nb+1)/2, lo, hi)
+		}
+		for pair, k := range seen {
+			if k != 1 {
+				t.Errorf("%d songs in blocks of %d: pair %v scored %d times", n, size, pair, k)
+			}
 		}
 	}
 }

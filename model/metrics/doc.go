@@ -65,8 +65,12 @@
 //     kernel path, on a catalog full of ties.
 //   - The rank counts are additive over catalog blocks (PartialCounts), so a
 //     distributed runner may sum them per query and gets bit-identical
-//     results to Evaluate (transforms.Evaluate scores each query block
-//     against the whole catalog, in steps of EvaluateConfig.PairCatalog).
+//     results to Evaluate. PairCounts scores two query ranges against each
+//     other once and adds both directions, as Evaluate's tiles do; summed
+//     over every pair of a partition of the catalog it gives Evaluate's
+//     counts (transforms.Evaluate plans one element per query block: the
+//     block with itself and the next half of the blocks, through a
+//     PairCounter, which prepares each block's relevant items once).
 //   - Relevant-versus-relevant order is decided once per query from one set of
 //     similarities, so the ranks of a query's relevant items are always a
 //     strictly increasing sequence, whatever kernel computes the tiles.
@@ -94,6 +98,7 @@
 // # Concurrency
 //
 // A Catalog is immutable after NewCatalog and safe for concurrent use;
-// PartialCounts splits its query blocks, Evaluate its tiles, over
-// Config.Workers goroutines (0: GOMAXPROCS).
+// PartialCounts splits its query blocks, Evaluate and PairCounts their
+// tiles, over Config.Workers goroutines (0: GOMAXPROCS). A PairCounter may
+// be used from several goroutines (each with its own counts).
 package metrics
