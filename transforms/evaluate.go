@@ -50,9 +50,6 @@ type EvaluateConfig struct {
 	// PairQueries is the number of queries of a block (0: 1024); an element
 	// scores one block against itself and against half the other blocks.
 	PairQueries int
-	// PairCatalog is ignored: every pair of blocks is scored whole (kept so
-	// that callers setting it still build).
-	PairCatalog int
 	// TempDir is the folder (path or URI) under which the catalog's block
 	// files are written, in a new sub-folder removed when the report is
 	// written; "" means the machine's temporary folder, which only a local

@@ -37,10 +37,10 @@ type Config struct {
 	Distance metrics.Distance
 	// GroupBy names columns to group MAP/MR1 by, besides clique size.
 	GroupBy []string
-	// PairQueries: queries per element; PairCatalog: catalog songs scored at
-	// a time within an element (0: defaults, see transforms.EvaluateConfig).
-	// Workers: goroutines per element (0: GOMAXPROCS).
-	PairQueries, PairCatalog, Workers int
+	// PairQueries: queries per block (0: default, see
+	// transforms.EvaluateConfig). Workers: goroutines per element (0:
+	// GOMAXPROCS).
+	PairQueries, Workers int
 
 	// distances holds the resolved distance of each set (set by Validate).
 	distances []metrics.Distance
@@ -63,7 +63,7 @@ func (c *Config) Validate() error {
 	if err := mc.Validate(); err != nil {
 		return fmt.Errorf("evaluate: %w", err)
 	}
-	if c.PairQueries < 0 || c.PairCatalog < 0 || c.Workers < 0 {
+	if c.PairQueries < 0 || c.Workers < 0 {
 		return errors.New("evaluate: negative block size or worker count")
 	}
 	c.distances = make([]metrics.Distance, len(c.In))
@@ -137,7 +137,7 @@ func Build(s beam.Scope, cfg Config) []beam.PCollection {
 		readRejects = beam.Flatten(ss, readRejects, dupRejects)
 		ec := transforms.EvaluateConfig{
 			Metrics:     metrics.Config{Distance: cfg.distances[i], GroupBy: cfg.GroupBy, Workers: cfg.Workers},
-			PairQueries: cfg.PairQueries, PairCatalog: cfg.PairCatalog,
+			PairQueries: cfg.PairQueries,
 		}
 		out = append(out, Set(ss, ec, embs, SetDir(cfg.Out, i, in), readRejects))
 	}
