@@ -323,12 +323,11 @@ func (c *Catalog) countSymmetric(cfg Config, counts [][]int64) int {
 	return len(exact)
 }
 
-// countPair counts the tile of rows [i0, i0+bs) × columns [j0, j0+bs)
-// (clipped to the catalog): rows against their thresholds and, off the
-// diagonal, columns against theirs. It returns the tile buffer for reuse.
-func (c *Catalog) countPair(t *rankTable, i0, j0, bs int, bias, tile []float32, gt, eq []uint32) []float32 {
-	n, d := c.Len(), c.Dim
-	i1, j1 := min(n, i0+bs), min(n, j0+bs)
+// scoreTile scores rows [i0, i1) against columns [j0, j1) into tile (grown
+// as needed), rows ld apart, columns padded with −Inf to w, a multiple of
+// 16; it returns the tile, w and ld.
+func (c *Catalog) scoreTile(tile []float32, i0, i1, j0, j1 int) ([]float32, int, int) {
+	d := c.Dim
 	ni, nj := i1-i0, j1-j0
 	w := (nj + laneGroup - 1) / laneGroup * laneGroup
 	ld := w + laneGroup // not a multiple of 4 KB: a column strip stays in L1
@@ -343,6 +342,16 @@ func (c *Catalog) countPair(t *rankTable, i0, j0, bs int, bias, tile []float32, 
 			tile[i*ld+j] = negInf
 		}
 	}
+	return tile, w, ld
+}
+
+// countPair counts the tile of rows [i0, i0+bs) × columns [j0, j0+bs)
+// (clipped to the catalog): rows against their thresholds and, off the
+// diagonal, columns against theirs. It returns the tile buffer for reuse.
+func (c *Catalog) countPair(t *rankTable, i0, j0, bs int, bias, tile []float32, gt, eq []uint32) []float32 {
+	n := c.Len()
+	i1, j1 := min(n, i0+bs), min(n, j0+bs)
+	tile, w, ld := c.scoreTile(tile, i0, i1, j0, j1)
 	for i := i0; i < i1; i++ {
 		if m := int(t.m[i-t.lo]); m > 0 {
 			base := t.base(i)
@@ -355,7 +364,7 @@ func (c *Catalog) countPair(t *rankTable, i0, j0, bs int, bias, tile []float32, 
 	for g := j0 / laneGroup; g*laneGroup < j1; g++ {
 		off := t.off[g]
 		if kmax := (t.off[g+1] - off) / laneGroup; kmax > 0 {
-			countCol(tile[g*laneGroup-j0:], ld, ni, bias[i0:i1], t.thr[off:], kmax, gt[off:], eq[off:])
+			countCol(tile[g*laneGroup-j0:], ld, i1-i0, bias[i0:i1], t.thr[off:], kmax, gt[off:], eq[off:])
 		}
 	}
 	return tile

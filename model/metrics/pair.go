@@ -1,7 +1,6 @@
 package metrics
 
 import (
-	"math"
 	"sync"
 	"sync/atomic"
 )
@@ -180,21 +179,7 @@ func addCounters(dst, src []uint32) {
 // catalog's, padded with zeros past j1 to a multiple of 16. It returns the
 // tile buffer for reuse.
 func (c *Catalog) countTilePair(ta, tb *rankTable, i0, i1, j0, j1 int, diag bool, bias, tile []float32, gtA, eqA, gtB, eqB []uint32) []float32 {
-	d := c.Dim
-	ni, nj := i1-i0, j1-j0
-	w := (nj + laneGroup - 1) / laneGroup * laneGroup
-	ld := w + laneGroup // not a multiple of 4 KB: a column strip stays in L1
-	if cap(tile) < ni*ld {
-		tile = make([]float32, ni*ld)
-	}
-	tile = tile[:ni*ld]
-	dotTileLD(tile, ld, c.Vecs[i0*d:i1*d], ni, c.Vecs[j0*d:j1*d], nj, d)
-	negInf := float32(math.Inf(-1))
-	for i := range ni {
-		for j := nj; j < w; j++ {
-			tile[i*ld+j] = negInf
-		}
-	}
+	tile, w, ld := c.scoreTile(tile, i0, i1, j0, j1)
 	for i := i0; i < i1; i++ {
 		if m := int(ta.m[i-ta.lo]); m > 0 {
 			base := ta.base(i)
@@ -207,7 +192,7 @@ func (c *Catalog) countTilePair(ta, tb *rankTable, i0, i1, j0, j1 int, diag bool
 	for g := (j0 - tb.lo) / laneGroup; tb.lo+g*laneGroup < j1; g++ {
 		off := tb.off[g]
 		if kmax := (tb.off[g+1] - off) / laneGroup; kmax > 0 {
-			countCol(tile[tb.lo+g*laneGroup-j0:], ld, ni, bias[i0:i1], tb.thr[off:], kmax, gtB[off:], eqB[off:])
+			countCol(tile[tb.lo+g*laneGroup-j0:], ld, i1-i0, bias[i0:i1], tb.thr[off:], kmax, gtB[off:], eqB[off:])
 		}
 	}
 	return tile
