@@ -21,6 +21,7 @@ import (
 	"github.com/vindex/vindex/pipelines/embed"
 	"github.com/vindex/vindex/runners"
 	"github.com/vindex/vindex/schema"
+	"github.com/vindex/vindex/storage"
 	"github.com/vindex/vindex/transforms"
 )
 
@@ -269,6 +270,9 @@ func runBenchEmbed(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	work := *keep
+	if !storage.IsLocal(work) { // the catalog and weights are written with the os package
+		return fmt.Errorf("bench: --work %s: the working folder must be a local path", work)
+	}
 	if work == "" {
 		var err error
 		if work, err = os.MkdirTemp("", "vindex-bench"); err != nil {

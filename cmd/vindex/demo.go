@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vindex/vindex/pipelines/demo"
+	"github.com/vindex/vindex/storage"
 )
 
 func init() {
@@ -28,6 +29,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	rf := addRunnerFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if !storage.IsLocal(*dir) { // the demo synthesises and writes with the os package
+		return fmt.Errorf("demo: --out %s: the demo's working folder must be a local path", *dir)
 	}
 	start := time.Now()
 	cfg := demo.DefaultConfig(*dir)
